@@ -1,0 +1,107 @@
+"""EventTables: what the parser returns and the engine produces (event name -> Arrow table, plus
+metadata), and its on-disk form (one Parquet file per event and ``meta.json``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .registry import OTHER, REGISTRY
+
+META_FILE = "meta.json"
+
+
+@dataclass
+class TraceMeta:
+    source: str = ""
+    origin: str = "parsed"  # or "simulated"
+    format: str = ""
+    compression: str | None = None
+    kernel: dict[str, Any] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)  # total = parsed + unknown_event + malformed + non_event
+    non_event: dict[str, int] = field(default_factory=dict)
+    lost_events: int = 0
+    lost_by_cpu: dict[str, int] = field(default_factory=dict)
+    buffer_overrun: int = 0
+    first_ns: int | None = None
+    last_ns: int | None = None
+    cpus: list[int] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    top_tasks: list[dict[str, Any]] = field(default_factory=list)
+    unknown_labels: list[dict[str, Any]] = field(default_factory=list)
+    incomplete: dict[str, int] = field(default_factory=dict)
+    malformed_samples: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TraceMeta:
+        data = json.loads(text)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class EventTables(Mapping[str, pa.Table]):
+    """A mapping from event name to table; missing known events read as empty tables."""
+
+    def __init__(self, tables: Mapping[str, pa.Table], meta: TraceMeta | None = None) -> None:
+        self._tables = dict(tables)
+        self.meta = meta or TraceMeta()
+
+    def __getitem__(self, name: str) -> pa.Table:
+        if name in self._tables:
+            return self._tables[name]
+        ev = REGISTRY.get(name) or REGISTRY.lookup(name)
+        if ev is not None:
+            if ev.name in self._tables:
+                return self._tables[ev.name]
+            return ev.schema().empty_table()
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tables
+
+    def table(self, name: str) -> pa.Table:
+        return self[name]
+
+    def save(self, path: str) -> None:
+        os.makedirs(path, exist_ok=True)
+        for name, table in self._tables.items():
+            pq.write_table(table, os.path.join(path, f"{name}.parquet"), compression="zstd")
+        with open(os.path.join(path, META_FILE), "w") as fh:
+            fh.write(self.meta.to_json())
+
+    @classmethod
+    def load(cls, path: str) -> EventTables:
+        meta_path = os.path.join(path, META_FILE)
+        if not os.path.isfile(meta_path):
+            raise FileNotFoundError(f"{path}: no {META_FILE}; not a directory written by `reclaimctl parse -o`")
+        with open(meta_path) as fh:
+            meta = TraceMeta.from_json(fh.read())
+        tables = {}
+        for fname in sorted(os.listdir(path)):
+            if fname.endswith(".parquet"):
+                tables[fname[: -len(".parquet")]] = pq.read_table(os.path.join(path, fname))
+        return cls(tables, meta)
+
+
+def is_saved_tables(path: str) -> bool:
+    return os.path.isdir(path) and os.path.isfile(os.path.join(path, META_FILE))
+
+
+__all__ = ["OTHER", "EventTables", "TraceMeta", "is_saved_tables"]

@@ -1,0 +1,777 @@
+"""The hot loop: one pass over a chunk of trace text, lines to typed row arrays (numba).
+
+Every line is accounted for in ``counters`` (see :data:`COUNTERS`).  A line with a header
+(``comm-pid [cpu] flags ts: event: payload`` in ftrace, trace-cmd and perf script shapes) becomes a
+row: known events get their labels parsed into ``vals`` slots as the schema tables say, unknown
+events keep their name and payload range.  Strings are interned per chunk (the chunk buffer holds
+their bytes); Python turns the intern table into the dictionary of the chunk's string columns.
+
+Nothing here knows an event by name: the compiled schema tables (:mod:`.tables`) drive it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+FNV_PRIME = np.uint64(0x100000001B3)
+MISSING = np.int64(-(2**63))  # a slot with no value
+MISSING32 = np.int32(-(2**31))
+
+# counters[i]
+C_PARSED, C_UNKNOWN, C_MALFORMED = 0, 1, 2
+C_BLANK, C_COMMENT, C_HEADER, C_CALLCHAIN, C_STACK, C_LOST_MARK, C_CONT = 3, 4, 5, 6, 7, 8, 9
+C_LOST_EVENTS, C_INCOMPLETE, C_LINES = 10, 11, 12
+COUNTERS = (
+    "parsed", "unknown_event", "malformed", "blank", "comment", "header", "callchain", "stacktrace",
+    "lost_marker", "continuation", "lost_events", "incomplete", "lines",
+)
+
+# malformed reasons (mal[:, 3]); mal[:, 4] carries the label index where it applies
+M_NO_HEADER, M_TIMESTAMP, M_VALUE, M_DANGLING, M_TRUNCATED, M_TOO_MANY_WORDS = 1, 2, 3, 4, 5, 6
+
+# row_i32 columns / row_i64 columns
+R_EV, R_CPU, R_PID, R_TGID, R_COMM, R_IRQ = 0, 1, 2, 3, 4, 5
+R_TS, R_LINE, R_PSTART, R_PEND, R_MASK = 0, 1, 2, 3, 4
+
+# status returned by parse_chunk
+S_DONE, S_ROWS_FULL, S_INTERN_FULL = 0, 1, 2
+
+EV_FUNCTION = -2  # an ftrace function-tracer line (no "event:" token)
+T_I32, T_I64, T_PTR, T_STR = 0, 1, 2, 3
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ws(c: int) -> bool:
+    return c == 32 or c == 9 or c == 13
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _digit(c: int) -> bool:
+    return 48 <= c <= 57
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _hexval(c: int) -> int:
+    if 48 <= c <= 57:
+        return c - 48
+    if 97 <= c <= 102:
+        return c - 87
+    if 65 <= c <= 70:
+        return c - 55
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def fnv(buf, s, e, h):
+    for i in range(s, e):
+        h = (h ^ np.uint64(buf[i])) * FNV_PRIME
+    return h
+
+
+@njit(cache=True, nogil=True)
+def intern(buf, s, e, it_hash, it_id, str_pos, state):
+    """Id of the string buf[s:e] in this chunk's table; -1 when the table is full."""
+    h = fnv(buf, s, e, FNV_OFFSET)
+    if h == 0:
+        h = np.uint64(1)
+    m = it_hash.shape[0] - 1
+    i = np.int64(h & np.uint64(m))
+    n = e - s
+    while it_hash[i] != 0:
+        if it_hash[i] == h:
+            k = it_id[i]
+            if str_pos[k, 1] == n:
+                o = str_pos[k, 0]
+                same = True
+                for j in range(n):
+                    if buf[o + j] != buf[s + j]:
+                        same = False
+                        break
+                if same:
+                    return k
+        i = (i + 1) & m
+    k = state[0]
+    if k >= str_pos.shape[0] or 2 * k >= it_hash.shape[0]:
+        return -1
+    it_hash[i] = h
+    it_id[i] = k
+    str_pos[k, 0] = s
+    str_pos[k, 1] = n
+    state[0] = k + 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def parse_int(buf, s, e):
+    """(ok, value) for decimal or 0x-hex, optional sign, optional kB suffix."""
+    if s >= e:
+        return False, np.int64(0)
+    neg = False
+    c = buf[s]
+    if c == 45 or c == 43:
+        neg = c == 45
+        s += 1
+    if e - s >= 2 and e > s + 1 and buf[e - 2] == 107 and buf[e - 1] == 66:  # "kB"
+        e -= 2
+    if s >= e:
+        return False, np.int64(0)
+    v = np.int64(0)
+    if e - s > 2 and buf[s] == 48 and (buf[s + 1] == 120 or buf[s + 1] == 88):
+        if e - s - 2 > 16:
+            return False, v
+        u = np.uint64(0)
+        for i in range(s + 2, e):
+            d = _hexval(buf[i])
+            if d < 0:
+                return False, v
+            u = u * np.uint64(16) + np.uint64(d)
+        v = np.int64(u)
+    else:
+        if e - s > 19:
+            return False, v
+        for i in range(s, e):
+            c = buf[i]
+            if not _digit(c):
+                return False, v
+            v = v * 10 + (c - 48)
+    return True, -v if neg else v
+
+
+@njit(cache=True, nogil=True)
+def parse_hex(buf, s, e):
+    if e - s > 2 and buf[s] == 48 and (buf[s + 1] == 120 or buf[s + 1] == 88):
+        s += 2
+    if s >= e or e - s > 16:
+        return False, np.int64(0)
+    u = np.uint64(0)
+    for i in range(s, e):
+        d = _hexval(buf[i])
+        if d < 0:
+            return False, np.int64(0)
+        u = u * np.uint64(16) + np.uint64(d)
+    return True, np.int64(u)
+
+
+@njit(cache=True, nogil=True)
+def _is_null(buf, s, e):
+    # "(null)"
+    return (e - s == 6 and buf[s] == 40 and buf[s + 1] == 110 and buf[s + 2] == 117
+            and buf[s + 3] == 108 and buf[s + 4] == 108 and buf[s + 5] == 41)
+
+
+@njit(cache=True, nogil=True)
+def store_value(buf, s, e, typ, row, slot, vals, it_hash, it_id, str_pos, state):
+    """0 ok, 1 bad value, 2 intern table full."""
+    if e > s and buf[e - 1] == 44:  # trailing "," (compaction: zone_end=0x..., mode=)
+        e -= 1
+    if _is_null(buf, s, e):
+        return 0
+    if typ == T_STR:
+        k = intern(buf, s, e, it_hash, it_id, str_pos, state)
+        if k < 0:
+            return 2
+        vals[row, slot] = k
+        return 0
+    if typ == T_PTR:
+        ok, v = parse_hex(buf, s, e)
+    else:
+        ok, v = parse_int(buf, s, e)
+    if not ok:
+        return 1
+    vals[row, slot] = v
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def find_label(lab_hash, n_lab, ev, h):
+    for j in range(n_lab[ev]):
+        if lab_hash[ev, j] == h:
+            return j
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def note_unknown_label(buf, s, e, ev, unk):
+    """Remember a label the registry does not know (first place, count)."""
+    h = fnv(buf, s, e, FNV_OFFSET)
+    hh = np.int64(h)
+    for k in range(unk.shape[0]):
+        if unk[k, 4] == 0:
+            unk[k, 0] = hh
+            unk[k, 1] = ev
+            unk[k, 2] = s
+            unk[k, 3] = e
+            unk[k, 4] = 1
+            return
+        if unk[k, 0] == hh and unk[k, 1] == ev:
+            unk[k, 4] += 1
+            return
+
+
+@njit(cache=True, nogil=True)
+def _colon_label_hash(buf, s, e):
+    """Hash of the "label:" part of "label:value", or 0 when the word has no inner colon."""
+    for k in range(s, e - 1):
+        if buf[k] == 58:
+            return fnv(buf, s, k + 1, FNV_OFFSET)
+    return np.uint64(0)
+
+
+@njit(cache=True, nogil=True)
+def _split_colon_word(buf, s, e, ev, row, vals, lab_hash, lab_slot, lab_type, n_lab, it_hash, it_id,
+                      str_pos, state):
+    h = _colon_label_hash(buf, s, e)
+    if h == 0:
+        return False
+    j = find_label(lab_hash, n_lab, ev, h)
+    if j < 0:
+        return False
+    k = s
+    while buf[k] != 58:
+        k += 1
+    r = store_value(buf, k + 1, e, lab_type[ev, j], row, lab_slot[ev, j], vals, it_hash, it_id, str_pos, state)
+    return r == 0
+
+
+@njit(cache=True, nogil=True)
+def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_hash, lab_slot, lab_type, lab_greedy, n_lab,
+                  pos_slot, pos_type, n_pos, it_hash, it_id, str_pos, state, unk):
+    """Parse labels of event ``ev`` in buf[p:e] into vals[row].
+
+    Returns (code, label mask, aux): code 0 ok, M_* for a malformed line, 99 intern table full.
+    Handles ``label=value`` tokens and prose ``label words value`` phrases in any mix.
+    """
+    mask = np.int64(0)
+    if with_pos:
+        for i in range(n_pos[ev]):
+            while p < e and _ws(buf[p]):
+                p += 1
+            if p >= e:
+                break
+            ts = p
+            while p < e and not _ws(buf[p]):
+                p += 1
+            te = p
+            colon = buf[te - 1] == 58
+            ve = te - 1 if colon else te
+            if ve > ts:
+                r = store_value(buf, ts, ve, pos_type[ev, i], row, pos_slot[ev, i], vals,
+                                it_hash, it_id, str_pos, state)
+                if r == 2:
+                    return 99, mask, 0
+                if r == 1:
+                    return M_VALUE, mask, -1 - i
+            if colon:
+                break
+    h_acc = FNV_OFFSET
+    nwords = 0
+    words_s = 0
+    while True:
+        while p < e and _ws(buf[p]):
+            p += 1
+        if p >= e:
+            break
+        ts = p
+        while p < e and not _ws(buf[p]) and buf[p] != 61:
+            p += 1
+        if p < e and buf[p] == 61:  # label=value
+            key_e = p
+            if nwords > 0:
+                note_unknown_label(buf, words_s, ts - 1, ev, unk)
+                nwords = 0
+                h_acc = FNV_OFFSET
+            j = find_label(lab_hash, n_lab, ev, fnv(buf, ts, key_e, FNV_OFFSET))
+            p += 1
+            vs = p
+            while p < e and not _ws(buf[p]):
+                p += 1
+            ve = p
+            if j < 0:
+                note_unknown_label(buf, ts, key_e, ev, unk)
+                continue
+            if ve == vs:  # "page= (null)"
+                q = p
+                while q < e and _ws(buf[q]):
+                    q += 1
+                r0 = q
+                while q < e and not _ws(buf[q]):
+                    q += 1
+                if _is_null(buf, r0, q):
+                    p = q
+                    mask |= np.int64(1) << j
+                    continue
+                return M_VALUE, mask, j
+            if lab_greedy[ev, j] != 0:  # a string value that may contain spaces (comm=)
+                q = p
+                while True:
+                    while q < e and _ws(buf[q]):
+                        q += 1
+                    if q >= e:
+                        break
+                    r0 = q
+                    has_eq = False
+                    while q < e and not _ws(buf[q]):
+                        if buf[q] == 61:
+                            has_eq = True
+                        q += 1
+                    if has_eq:
+                        break
+                    ve = q
+                    p = q
+            r = store_value(buf, vs, ve, lab_type[ev, j], row, lab_slot[ev, j], vals,
+                            it_hash, it_id, str_pos, state)
+            if r == 2:
+                return 99, mask, 0
+            if r == 1:
+                return M_VALUE, mask, j
+            mask |= np.int64(1) << j
+        else:  # a word of a prose label
+            if nwords == 0:
+                words_s = ts
+                h_acc = FNV_OFFSET
+            else:
+                h_acc = (h_acc ^ np.uint64(32)) * FNV_PRIME
+            h_acc = fnv(buf, ts, p, h_acc)
+            nwords += 1
+            j = find_label(lab_hash, n_lab, ev, h_acc)
+            if j >= 0:
+                nwords = 0
+                while p < e and _ws(buf[p]):
+                    p += 1
+                vs = p
+                while p < e and not _ws(buf[p]):
+                    p += 1
+                ve = p
+                if ve == vs:
+                    return M_VALUE, mask, j
+                if lab_type[ev, j] == T_STR and buf[ve - 1] == 58:  # "bdi 8:0:"
+                    ve -= 1
+                r = store_value(buf, vs, ve, lab_type[ev, j], row, lab_slot[ev, j], vals,
+                                it_hash, it_id, str_pos, state)
+                if r == 2:
+                    return 99, mask, 0
+                if r == 1:
+                    return M_VALUE, mask, j
+                mask |= np.int64(1) << j
+            elif nwords == 1 and _split_colon_word(buf, ts, p, ev, row, vals, lab_hash, lab_slot, lab_type,
+                                                   n_lab, it_hash, it_id, str_pos, state):
+                # "file-rss:0kB" (mark_victim): label and value in one word
+                nwords = 0
+                mask |= np.int64(1) << find_label(lab_hash, n_lab, ev, _colon_label_hash(buf, ts, p))
+            elif nwords >= 6:
+                return M_TOO_MANY_WORDS, mask, 0
+    if nwords > 0:
+        return M_DANGLING, mask, 0
+    return 0, mask, 0
+
+
+@njit(cache=True, nogil=True)
+def parse_header(buf, p, e):
+    """Split a line header.  Returns ok, cpu, pid, tgid, comm_s, comm_e, irq_s, irq_e, ts_ok, ts,
+    ev_s, ev_e (name without subsystem and colon, or ev_s == -1 for a function-trace line), pay_s."""
+    fail = (False, 0, 0, MISSING32, 0, 0, -1, -1, False, MISSING, 0, 0, 0)
+    # the [cpu] column: "[" digits "]" preceded by a space
+    q = p
+    cpu = 0
+    r = 0
+    while True:
+        while q < e and buf[q] != 91:
+            q += 1
+        if q >= e or q - p > 256:
+            return fail
+        r = q + 1
+        cpu = 0
+        nd = 0
+        while r < e and _digit(buf[r]):
+            cpu = cpu * 10 + (buf[r] - 48)
+            r += 1
+            nd += 1
+        if nd > 0 and r < e and buf[r] == 93 and q > p and _ws(buf[q - 1]):
+            break
+        q += 1
+    # before it: comm-pid, optional "( tgid)", or perf's "comm pid" / "comm pid/tid"
+    a = q - 1
+    while a >= p and _ws(buf[a]):
+        a -= 1
+    tgid = MISSING32
+    if a >= p and buf[a] == 41:  # ")"
+        b = a - 1
+        while b >= p and buf[b] != 40:
+            b -= 1
+        if b < p:
+            return fail
+        t = 0
+        nd = 0
+        for i in range(b + 1, a):
+            c = buf[i]
+            if _digit(c):
+                t = t * 10 + (c - 48)
+                nd += 1
+            elif not (_ws(c) or c == 45):
+                return fail
+        if nd > 0:
+            tgid = np.int32(t)
+        a = b - 1
+        while a >= p and _ws(buf[a]):
+            a -= 1
+    if a < p or not _digit(buf[a]):
+        return fail
+    d_e = a + 1
+    while a >= p and _digit(buf[a]):
+        a -= 1
+    if d_e - (a + 1) > 9:
+        return fail
+    pid = 0
+    for i in range(a + 1, d_e):
+        pid = pid * 10 + (buf[i] - 48)
+    if a >= p and buf[a] == 47:  # perf "pid/tid"
+        a2 = a - 1
+        while a2 >= p and _digit(buf[a2]):
+            a2 -= 1
+        if a2 + 1 >= a or a - (a2 + 1) > 9:
+            return fail
+        t = 0
+        for i in range(a2 + 1, a):
+            t = t * 10 + (buf[i] - 48)
+        tgid = np.int32(t)
+        a = a2
+    if a < p:
+        comm_s = p
+        comm_e = p
+    elif buf[a] == 45:  # ftrace "comm-pid": the last "-" before the pid
+        comm_s = p
+        comm_e = a
+    elif _ws(buf[a]):  # perf "comm pid"
+        comm_e = a
+        while comm_e > p and _ws(buf[comm_e - 1]):
+            comm_e -= 1
+        comm_s = p
+    else:
+        return fail
+    # after "]": optional irq-info flags, then "seconds.fraction:"
+    t = r + 1
+    while t < e and _ws(buf[t]):
+        t += 1
+    s0 = t
+    while t < e and not _ws(buf[t]):
+        t += 1
+    irq_s = -1
+    irq_e = -1
+    if t > s0 and buf[t - 1] != 58:
+        if t - s0 > 8:
+            return fail
+        irq_s = s0
+        irq_e = t
+        while t < e and _ws(buf[t]):
+            t += 1
+        s0 = t
+        while t < e and not _ws(buf[t]):
+            t += 1
+    if t - s0 < 2 or buf[t - 1] != 58:
+        return fail
+    # timestamp
+    sec = np.int64(0)
+    frac = np.int64(0)
+    nfrac = 0
+    i = s0
+    nsec = 0
+    while i < t - 1 and _digit(buf[i]):
+        sec = sec * 10 + (buf[i] - 48)
+        i += 1
+        nsec += 1
+    ts_ok = nsec > 0
+    if i < t - 1 and buf[i] == 46:
+        i += 1
+        while i < t - 1 and _digit(buf[i]):
+            if nfrac < 9:
+                frac = frac * 10 + (buf[i] - 48)
+                nfrac += 1
+            i += 1
+    if i != t - 1:
+        ts_ok = False
+    while nfrac < 9:
+        frac *= 10
+        nfrac += 1
+    ts = sec * 1000000000 + frac
+    # event name token
+    while t < e and _ws(buf[t]):
+        t += 1
+    ev_s = t
+    while t < e and not _ws(buf[t]):
+        t += 1
+    ev_e = t
+    if ev_e > ev_s and buf[ev_e - 1] == 58:
+        ev_e -= 1
+        k = ev_e - 1
+        while k > ev_s and buf[k] != 58:  # "vmscan:mm_vmscan_lru_isolate" -> name part
+            k -= 1
+        if buf[k] == 58:
+            ev_s = k + 1
+        pay = t
+    else:  # function tracer: "shrink_node <-do_try_to_free_pages"
+        pay = ev_s
+        ev_s = -1
+    while pay < e and _ws(buf[pay]):
+        pay += 1
+    return True, cpu, pid, tgid, comm_s, comm_e, irq_s, irq_e, ts_ok, ts, ev_s, ev_e, pay
+
+
+@njit(cache=True, nogil=True)
+def _starts(buf, p, e, lits, lit_len, k):
+    n = lit_len[k]
+    if e - p < n:
+        return False
+    for i in range(n):
+        if buf[p + i] != lits[k, i]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def classify_other(buf, p, e, indented, lits, lit_len, lost_cpu):
+    """A line with no event header: (counter index or -1, lost events).
+
+    ``lits[0]`` is "CPU:", ``lits[1]`` " [LOST ", the rest are prefixes of trace-cmd and perf
+    header lines (see :data:`reclaimctl.ingest.tables.NON_EVENT_PREFIXES`).
+    """
+    if _starts(buf, p, e, lits, lit_len, 0):  # "CPU:6 [LOST 3 EVENTS]"
+        i = p + lit_len[0]
+        cpu = 0
+        while i < e and _digit(buf[i]):
+            cpu = cpu * 10 + (buf[i] - 48)
+            i += 1
+        if _starts(buf, i, e, lits, lit_len, 1):
+            i += lit_len[1]
+            n = np.int64(0)
+            while i < e and _digit(buf[i]):
+                n = n * 10 + (buf[i] - 48)
+                i += 1
+            if cpu < lost_cpu.shape[0]:
+                lost_cpu[cpu] += n
+            return C_LOST_MARK, n
+    if buf[p] == 61 and p + 1 < e and buf[p + 1] == 62:  # " => func" (stacktrace)
+        return C_STACK, 0
+    for k in range(2, lits.shape[0]):
+        if _starts(buf, p, e, lits, lit_len, k):
+            return C_HEADER, 0
+    if indented:  # perf callchain: "\t ffffffff81234567 shrink_node+0x12 ([kernel.kallsyms])"
+        i = p
+        while i < e and _hexval(buf[i]) >= 0:
+            i += 1
+        if i > p and (i == e or _ws(buf[i])):
+            return C_CALLCHAIN, 0
+    return -1, 0
+
+
+@njit(cache=True, nogil=True)
+def _complete(mask, ev, var_mask, n_var):
+    for v in range(n_var[ev]):
+        if (mask & var_mask[ev, v]) == var_mask[ev, v]:
+            return True
+    return n_var[ev] == 0
+
+
+@njit(cache=True, nogil=True)
+def _remember_mask(mask, ev, seen, n_seen):
+    for k in range(n_seen[ev]):
+        if seen[ev, k] == mask:
+            return
+    if n_seen[ev] < seen.shape[1]:
+        seen[ev, n_seen[ev]] = mask
+        n_seen[ev] += 1
+
+
+@njit(cache=True, nogil=True)
+def parse_chunk(buf, n, start, final, lits, lit_len,
+                ev_hash, ev_idx, lab_hash, lab_slot, lab_type, lab_greedy, n_lab,
+                pos_slot, pos_type, n_pos, n_slot, var_mask, n_var,
+                row_i32, row_i64, vals, counters, mal, lost_cpu, unk, seen, n_seen, incomplete,
+                it_hash, it_id, str_pos, state):
+    """Parse buf[start:n].  Returns (status, stop offset, rows, lines)."""
+    pos = start
+    row = 0
+    line = 0
+    pending = -1  # row of a known event whose labels are incomplete (a wrapped line may follow)
+    ev_m = ev_hash.shape[0] - 1
+    rows_cap = row_i32.shape[0]
+    nmal = 0
+    status = S_DONE
+    while pos < n:
+        if row >= rows_cap:
+            status = S_ROWS_FULL
+            break
+        ls = pos
+        le = pos
+        while le < n and buf[le] != 10:
+            le += 1
+        nxt = le + 1 if le < n else le
+        has_nl = le < n
+        e = le
+        while e > ls and (_ws(buf[e - 1]) or buf[e - 1] == 0):
+            e -= 1
+        p = ls
+        while p < e and _ws(buf[p]):
+            p += 1
+        line += 1
+        if p >= e:
+            counters[C_BLANK] += 1
+            pos = nxt
+            continue
+        if buf[p] == 35:  # "#"
+            counters[C_COMMENT] += 1
+            pos = nxt
+            continue
+        ok, cpu, pid, tgid, comm_s, comm_e, irq_s, irq_e, ts_ok, ts, ev_s, ev_e, pay = parse_header(buf, p, e)
+        if ok:
+            if pending >= 0:
+                counters[C_INCOMPLETE] += 1
+                incomplete[row_i32[pending, R_EV]] += 1
+                pending = -1
+            if not ts_ok:
+                if nmal < mal.shape[0]:
+                    mal[nmal, 0] = line
+                    mal[nmal, 1] = ls
+                    mal[nmal, 2] = e
+                    mal[nmal, 3] = M_TIMESTAMP
+                    mal[nmal, 4] = 0
+                nmal += 1
+                counters[C_MALFORMED] += 1
+                pos = nxt
+                continue
+            comm = intern(buf, comm_s, comm_e, it_hash, it_id, str_pos, state)
+            irq = -1
+            if irq_s >= 0:
+                irq = intern(buf, irq_s, irq_e, it_hash, it_id, str_pos, state)
+            if comm < 0 or (irq_s >= 0 and irq < 0):
+                status = S_INTERN_FULL
+                break
+            ev = -1
+            if ev_s >= 0:
+                h = fnv(buf, ev_s, ev_e, FNV_OFFSET)
+                i = np.int64(h & np.uint64(ev_m))
+                while ev_hash[i] != 0:
+                    if ev_hash[i] == h:
+                        ev = ev_idx[i]
+                        break
+                    i = (i + 1) & ev_m
+            row_i32[row, R_CPU] = cpu
+            row_i32[row, R_PID] = pid
+            row_i32[row, R_TGID] = tgid
+            row_i32[row, R_COMM] = comm
+            row_i32[row, R_IRQ] = irq
+            row_i64[row, R_TS] = ts
+            row_i64[row, R_LINE] = line
+            row_i64[row, R_PSTART] = pay
+            row_i64[row, R_PEND] = e
+            if ev < 0:
+                name = EV_FUNCTION
+                if ev_s >= 0:
+                    name = intern(buf, ev_s, ev_e, it_hash, it_id, str_pos, state)
+                    if name < 0:
+                        status = S_INTERN_FULL
+                        break
+                row_i32[row, R_EV] = -1
+                vals[row, 0] = name
+                row_i64[row, R_MASK] = 0
+                counters[C_UNKNOWN] += 1
+                row += 1
+                pos = nxt
+                continue
+            for k in range(n_slot[ev]):
+                vals[row, k] = MISSING
+            code, mask, aux = parse_payload(buf, pay, e, ev, row, vals, True, lab_hash, lab_slot, lab_type,
+                                            lab_greedy, n_lab, pos_slot, pos_type, n_pos,
+                                            it_hash, it_id, str_pos, state, unk)
+            if code == 99:
+                status = S_INTERN_FULL
+                break
+            if code == M_DANGLING and not has_nl and final:
+                code = M_TRUNCATED
+            if code != 0:
+                if nmal < mal.shape[0]:
+                    mal[nmal, 0] = line
+                    mal[nmal, 1] = ls
+                    mal[nmal, 2] = e
+                    mal[nmal, 3] = code
+                    mal[nmal, 4] = ev * 64 + (aux if aux >= 0 else 63)
+                nmal += 1
+                counters[C_MALFORMED] += 1
+                pos = nxt
+                continue
+            row_i32[row, R_EV] = ev
+            row_i64[row, R_MASK] = mask
+            counters[C_PARSED] += 1
+            if not _complete(mask, ev, var_mask, n_var):
+                if not has_nl and final:  # the file ends inside this line
+                    counters[C_PARSED] -= 1
+                    counters[C_MALFORMED] += 1
+                    if nmal < mal.shape[0]:
+                        mal[nmal, 0] = line
+                        mal[nmal, 1] = ls
+                        mal[nmal, 2] = e
+                        mal[nmal, 3] = M_TRUNCATED
+                        mal[nmal, 4] = ev * 64 + 63
+                    nmal += 1
+                    pos = nxt
+                    continue
+                pending = row
+            row += 1
+            pos = nxt
+            continue
+        # no header: continuation of a wrapped line, a known non-event line, or malformed
+        if pending >= 0:
+            ev = row_i32[pending, R_EV]
+            code, mask, aux = parse_payload(buf, p, e, ev, pending, vals, False, lab_hash, lab_slot, lab_type,
+                                            lab_greedy, n_lab, pos_slot, pos_type, n_pos,
+                                            it_hash, it_id, str_pos, state, unk)
+            if code == 99:
+                status = S_INTERN_FULL
+                break
+            if code == 0 and mask != 0:
+                mask |= row_i64[pending, R_MASK]
+                row_i64[pending, R_MASK] = mask
+                counters[C_CONT] += 1
+                if _complete(mask, ev, var_mask, n_var):
+                    pending = -1
+                pos = nxt
+                continue
+        kind, nlost = classify_other(buf, p, e, p > ls, lits, lit_len, lost_cpu)
+        if kind >= 0:
+            counters[kind] += 1
+            counters[C_LOST_EVENTS] += nlost
+        else:
+            if nmal < mal.shape[0]:
+                mal[nmal, 0] = line
+                mal[nmal, 1] = ls
+                mal[nmal, 2] = e
+                mal[nmal, 3] = M_NO_HEADER
+                mal[nmal, 4] = 0
+            nmal += 1
+            counters[C_MALFORMED] += 1
+        pos = nxt
+    if status == S_DONE and pending >= 0:
+        counters[C_INCOMPLETE] += 1
+        incomplete[row_i32[pending, R_EV]] += 1
+    # label sets per event (for telling the kernel version)
+    for r in range(row):
+        ev = row_i32[r, R_EV]
+        if ev >= 0:
+            _remember_mask(row_i64[r, R_MASK], ev, seen, n_seen)
+    counters[C_LINES] += line
+    state[1] = nmal
+    return status, pos, row, line
+
+
+@njit(cache=True, nogil=True)
+def gather(buf, starts, lengths, total):
+    """Concatenate buf[starts[i]:starts[i]+lengths[i]] (the data buffer of a string array)."""
+    out = np.empty(total, np.uint8)
+    o = 0
+    for i in range(starts.shape[0]):
+        s = starts[i]
+        for j in range(lengths[i]):
+            out[o + j] = buf[s + j]
+        o += lengths[i]
+    return out

@@ -1,0 +1,271 @@
+"""Stream a source through the parser: read blocks, cut at line ends, parse blocks on worker
+threads (the numba loop releases the GIL), and hand back per-event record batches in order while
+keeping the line accounting and metadata."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..events import OTHER, REGISTRY, infer_kernel
+from ..events.tables import TraceMeta
+from . import kernel as K
+from .chunk import ChunkParser, ChunkResult, Malformed
+from .sniff import FORMATS, NotText, buffer_overrun, check_text, sniff
+from .source import SourceError, open_source, read_into
+from .stap import parse_stap
+
+CHUNK_BYTES = 16 << 20
+NON_EVENT_KINDS = ("blank", "comment", "header", "callchain", "stacktrace", "lost_marker", "continuation")
+
+
+class ParseError(Exception):
+    """Malformed input under --strict, or an unreadable source: ``file:line: message``."""
+
+
+def resolve_events(names: Iterable[str] | None) -> set[str] | None:
+    """Event filter: event names, aliases or subsystem names (``vmscan``, ``kmem``, ``other``)."""
+    if not names:
+        return None
+    out: set[str] = set()
+    subsystems = {e.subsystem for e in REGISTRY.values()}
+    for raw in names:
+        n = raw.strip()
+        if not n:
+            continue
+        if n in ("other", OTHER):
+            out.add(OTHER)
+        elif n in subsystems:
+            out |= {e.name for e in REGISTRY.subsystem(n)}
+        elif (ev := REGISTRY.lookup(n)) is not None:
+            out.add(ev.name)
+        else:
+            raise ValueError(f"unknown event or subsystem {n!r} (see `reclaimctl events`)")
+    return out
+
+
+class TraceReader:
+    """Iterate over ``batches()`` to parse; ``meta`` is complete once the iteration ends."""
+
+    def __init__(
+        self,
+        path: str,
+        fmt: str | None = None,
+        events: set[str] | None = None,
+        strict: bool = False,
+        chunk_bytes: int = CHUNK_BYTES,
+        workers: int = 2,
+    ) -> None:
+        if fmt is not None and fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        self.path = path
+        self.fmt = fmt
+        self.events = events
+        self.strict = strict
+        self.chunk_bytes = chunk_bytes
+        self.workers = max(1, workers)
+        self.meta = TraceMeta(source=path)
+        self._counters = np.zeros(len(K.COUNTERS), np.int64)
+        self._label_sets: dict[str, set[frozenset[str]]] = {}
+        self._unknown: Counter[tuple[str, str]] = Counter()
+        self._incomplete: Counter[str] = Counter()
+        self._lost: Counter[int] = Counter()
+        self._rows: Counter[str] = Counter()
+        self._tasks: Counter[tuple[str, int]] = Counter()
+        self._cpus: set[int] = set()
+        self._malformed: list[Malformed] = []
+        self._lines = 0
+        self.bytes_read = 0
+
+    # ------------------------------------------------------------------ reading
+
+    def batches(self) -> Iterator[dict[str, pa.RecordBatch]]:
+        try:
+            opened = open_source(self.path)
+        except SourceError as exc:
+            raise ParseError(str(exc)) from None
+        self.meta.source = opened.name
+        self.meta.compression = opened.compression
+        with opened.stream:
+            first = bytearray(self.chunk_bytes)
+            try:
+                n = read_into(opened.stream, memoryview(first), opened.live)
+            except SourceError as exc:
+                raise ParseError(f"{opened.name}: {exc}") from None
+            head = bytes(first[: min(n, 1 << 16)])
+            try:
+                check_text(head, opened.name)
+            except NotText as exc:
+                raise ParseError(str(exc)) from None
+            if n == 0:
+                self.meta.warnings.append(f"{opened.name}: empty input, no lines")
+            fmt = self.fmt or sniff(head)
+            self.meta.format = fmt
+            self.meta.buffer_overrun = buffer_overrun(head)
+            if self.meta.buffer_overrun:
+                self.meta.warnings.append(
+                    f"the trace header says the ring buffer overwrote {self.meta.buffer_overrun} events "
+                    "(entries-written > entries-in-buffer): the start of the trace is missing"
+                )
+            if fmt == "stap":
+                yield from self._stap(opened, first, n)
+            else:
+                yield from self._text(opened, first, n)
+        self._finish()
+
+    def _blocks(self, opened, first: bytearray, n: int) -> Iterator[tuple[np.ndarray, int, bool]]:
+        """Whole-line blocks: (buffer, length, final)."""
+        buf, filled = first, n
+        while True:
+            eof = filled < len(buf) and not opened.live
+            if opened.live and filled == 0:
+                eof = True
+            if not eof:
+                if filled == len(buf) or opened.live:
+                    cut = buf.rfind(b"\n", 0, filled) + 1
+                else:
+                    cut = filled
+            else:
+                cut = filled
+            if not eof and cut == 0 and filled == len(buf):  # one line longer than the block: grow
+                bigger = bytearray(len(buf) * 2)
+                bigger[:filled] = buf[:filled]
+                buf = bigger
+                filled += self._read(opened, memoryview(buf)[filled:])
+                continue
+            self.bytes_read += cut
+            if cut:
+                yield np.frombuffer(buf, np.uint8), cut, eof
+            if eof:
+                return
+            nxt = bytearray(max(self.chunk_bytes, filled - cut + (1 << 20)))
+            rest = filled - cut
+            nxt[:rest] = buf[cut:filled]
+            got = self._read(opened, memoryview(nxt)[rest:])
+            if got == 0 and opened.live:
+                if rest:
+                    self.bytes_read += rest
+                    yield np.frombuffer(nxt, np.uint8), rest, True
+                return
+            buf, filled = nxt, rest + got
+
+    def _read(self, opened, view: memoryview) -> int:
+        try:
+            return read_into(opened.stream, view, opened.live)
+        except SourceError as exc:
+            self.meta.warnings.append(f"{opened.name}: {exc}; parsed what came before")
+            return 0
+
+    def _text(self, opened, first: bytearray, n: int) -> Iterator[dict[str, pa.RecordBatch]]:
+        local = threading.local()
+
+        def work(buf: np.ndarray, length: int, final: bool) -> list[ChunkResult]:
+            parser = getattr(local, "parser", None)
+            if parser is None:
+                parser = local.parser = ChunkParser()
+            return parser.parse(buf, length, final, 0)
+
+        pending: deque[Future[list[ChunkResult]]] = deque()
+        with ThreadPoolExecutor(self.workers) as pool:
+            for buf, length, final in self._blocks(opened, first, n):
+                pending.append(pool.submit(work, buf, length, final))
+                while len(pending) > self.workers:
+                    yield from self._collect(pending.popleft().result())
+            while pending:
+                yield from self._collect(pending.popleft().result())
+
+    def _stap(self, opened, first: bytearray, n: int) -> Iterator[dict[str, pa.RecordBatch]]:
+        for buf, length, _final in self._blocks(opened, first, n):
+            text = bytes(buf[:length]).decode("utf-8", "replace")
+            yield from self._collect([parse_stap(text, 0)])
+
+    # ------------------------------------------------------------------ accounting
+
+    def _collect(self, results: list[ChunkResult]) -> Iterator[dict[str, pa.RecordBatch]]:
+        for res in results:
+            base = self._lines
+            self._lines += res.lines
+            self._counters += res.counters
+            for m in res.malformed:
+                m.line += base
+            if self.strict and res.malformed:
+                m = res.malformed[0]
+                raise ParseError(f"{self.meta.source}:{m.line}: {m.reason}, got {m.text.strip()!r}")
+            if len(self._malformed) < 1000:
+                self._malformed.extend(res.malformed[: 1000 - len(self._malformed)])
+            for name, sets in res.label_sets.items():
+                self._label_sets.setdefault(name, set()).update(sets)
+            self._unknown.update(res.unknown_labels)
+            self._incomplete.update(res.incomplete)
+            self._lost.update(res.lost_cpu)
+            out: dict[str, pa.RecordBatch] = {}
+            for name, batch in res.batches.items():
+                if base:
+                    i = batch.schema.get_field_index("line")
+                    batch = batch.set_column(i, "line", pc.add(batch.column(i), base))
+                self._account_batch(name, batch)
+                if self.events is None or name in self.events:
+                    out[name] = batch
+            if out:
+                yield out
+
+    def _account_batch(self, name: str, batch: pa.RecordBatch) -> None:
+        self._rows[name] += batch.num_rows
+        ts = batch.column("ts_ns")
+        if ts.null_count < len(ts):
+            mm = pc.min_max(ts)
+            lo, hi = mm["min"].as_py(), mm["max"].as_py()
+            self.meta.first_ns = lo if self.meta.first_ns is None else min(self.meta.first_ns, lo)
+            self.meta.last_ns = hi if self.meta.last_ns is None else max(self.meta.last_ns, hi)
+        self._cpus.update(pc.unique(batch.column("cpu")).to_pylist())
+        tasks = pa.table({"comm": batch.column("comm"), "pid": batch.column("pid")}).group_by(
+            ["comm", "pid"]).aggregate([([], "count_all")])
+        for comm, pid, count in zip(tasks["comm"].to_pylist(), tasks["pid"].to_pylist(),
+                                    tasks["count_all"].to_pylist(), strict=True):
+            self._tasks[(comm or "", pid if pid is not None else -1)] += count
+
+    def _finish(self) -> None:
+        c = dict(zip(K.COUNTERS, self._counters.tolist(), strict=True))
+        non_event = {k: c[k] for k in NON_EVENT_KINDS}
+        meta = self.meta
+        meta.lines = {
+            "total": c["lines"],
+            "parsed": c["parsed"],
+            "unknown_event": c["unknown_event"],
+            "malformed": c["malformed"],
+            "non_event": sum(non_event.values()),
+        }
+        meta.non_event = non_event
+        meta.lost_events = c["lost_events"]
+        meta.lost_by_cpu = {str(k): v for k, v in sorted(self._lost.items())}
+        meta.cpus = sorted(int(x) for x in self._cpus if x is not None)
+        meta.rows = dict(sorted(self._rows.items()))
+        meta.top_tasks = [{"comm": k[0], "pid": k[1], "events": v} for k, v in self._tasks.most_common(20)]
+        meta.kernel = infer_kernel(self._label_sets)
+        meta.kernel["labels"] = {k: sorted(sorted(s) for s in v) for k, v in sorted(self._label_sets.items())}
+        meta.unknown_labels = [
+            {"event": e, "label": lab, "count": n} for (e, lab), n in self._unknown.most_common()
+        ]
+        meta.incomplete = dict(self._incomplete)
+        meta.malformed_samples = [{"line": m.line, "text": m.text, "reason": m.reason} for m in self._malformed[:50]]
+        if meta.lost_events:
+            meta.warnings.append(
+                f"{meta.lost_events} events were lost (ring buffer overrun, `CPU:N [LOST M EVENTS]` markers "
+                f"on CPUs {', '.join(meta.lost_by_cpu)}): episodes that span them are incomplete"
+            )
+        if c["malformed"]:
+            first = self._malformed[0] if self._malformed else None
+            where = f"; first at line {first.line}: {first.reason}" if first else ""
+            meta.warnings.append(f"{c['malformed']} malformed lines were not parsed{where}")
+        for (e, lab), n in self._unknown.most_common(5):
+            meta.warnings.append(f"{e}: label {lab!r} is not in the registry ({n} lines); its values were skipped")
+        for e, n in self._incomplete.items():
+            meta.warnings.append(f"{e}: {n} lines lack fields of every known format; kept with nulls")
+        if c["continuation"]:
+            meta.warnings.append(f"{c['continuation']} wrapped lines were joined back to the event line before them")
