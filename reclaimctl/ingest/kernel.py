@@ -64,16 +64,28 @@ def _hexval(c: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def fnv(buf, s, e, h):
-    for i in range(s, e):
+def fasthash(buf, s, e):
+    """64-bit hash of buf[s:e], eight bytes a step (tables.fasthash is its Python twin)."""
+    h = FNV_OFFSET ^ np.uint64(e - s)
+    i = s
+    while i + 8 <= e:
+        w = (np.uint64(buf[i]) | (np.uint64(buf[i + 1]) << np.uint64(8))
+             | (np.uint64(buf[i + 2]) << np.uint64(16)) | (np.uint64(buf[i + 3]) << np.uint64(24))
+             | (np.uint64(buf[i + 4]) << np.uint64(32)) | (np.uint64(buf[i + 5]) << np.uint64(40))
+             | (np.uint64(buf[i + 6]) << np.uint64(48)) | (np.uint64(buf[i + 7]) << np.uint64(56)))
+        h = (h ^ w) * FNV_PRIME
+        h ^= h >> np.uint64(32)
+        i += 8
+    while i < e:
         h = (h ^ np.uint64(buf[i])) * FNV_PRIME
+        i += 1
     return h
 
 
 @njit(cache=True, nogil=True)
 def intern(buf, s, e, it_hash, it_id, str_pos, state):
     """Id of the string buf[s:e] in this chunk's table; -1 when the table is full."""
-    h = fnv(buf, s, e, FNV_OFFSET)
+    h = fasthash(buf, s, e)
     if h == 0:
         h = np.uint64(1)
     m = it_hash.shape[0] - 1
@@ -184,19 +196,41 @@ def store_value(buf, s, e, typ, row, slot, vals, it_hash, it_id, str_pos, state)
     return 0
 
 
-@njit(cache=True, nogil=True)
-def find_label(lab_hash, n_lab, ev, h):
-    for j in range(n_lab[ev]):
-        if lab_hash[ev, j] == h:
-            return j
+@njit(cache=True, nogil=True, inline="always")
+def _label_at(buf, p, e, ev, j, lab_bytes, lab_len):
+    """End of label j of event ev if buf[p:] starts with it at a label boundary, else -1."""
+    n = lab_len[ev, j]
+    if e - p < n:
+        return -1
+    for k in range(n):
+        if buf[p + k] != lab_bytes[ev, j, k]:
+            return -1
+    q = p + n
+    if q == e or buf[q] == 61 or _ws(buf[q]) or lab_bytes[ev, j, n - 1] == 58:
+        return q
     return -1
+
+
+@njit(cache=True, nogil=True)
+def match_label(buf, p, e, ev, j_exp, lab_bytes, lab_len, n_lab):
+    """(label index, end) of the label at buf[p:], trying the expected next label first."""
+    if j_exp < n_lab[ev]:
+        q = _label_at(buf, p, e, ev, j_exp, lab_bytes, lab_len)
+        if q >= 0:
+            return j_exp, q
+    c = buf[p]
+    for j in range(n_lab[ev]):
+        if j != j_exp and lab_bytes[ev, j, 0] == c:
+            q = _label_at(buf, p, e, ev, j, lab_bytes, lab_len)
+            if q >= 0:
+                return j, q
+    return -1, -1
 
 
 @njit(cache=True, nogil=True)
 def note_unknown_label(buf, s, e, ev, unk):
     """Remember a label the registry does not know (first place, count)."""
-    h = fnv(buf, s, e, FNV_OFFSET)
-    hh = np.int64(h)
+    hh = np.int64(fasthash(buf, s, e))
     for k in range(unk.shape[0]):
         if unk[k, 4] == 0:
             unk[k, 0] = hh
@@ -211,37 +245,13 @@ def note_unknown_label(buf, s, e, ev, unk):
 
 
 @njit(cache=True, nogil=True)
-def _colon_label_hash(buf, s, e):
-    """Hash of the "label:" part of "label:value", or 0 when the word has no inner colon."""
-    for k in range(s, e - 1):
-        if buf[k] == 58:
-            return fnv(buf, s, k + 1, FNV_OFFSET)
-    return np.uint64(0)
-
-
-@njit(cache=True, nogil=True)
-def _split_colon_word(buf, s, e, ev, row, vals, lab_hash, lab_slot, lab_type, n_lab, it_hash, it_id,
-                      str_pos, state):
-    h = _colon_label_hash(buf, s, e)
-    if h == 0:
-        return False
-    j = find_label(lab_hash, n_lab, ev, h)
-    if j < 0:
-        return False
-    k = s
-    while buf[k] != 58:
-        k += 1
-    r = store_value(buf, k + 1, e, lab_type[ev, j], row, lab_slot[ev, j], vals, it_hash, it_id, str_pos, state)
-    return r == 0
-
-
-@njit(cache=True, nogil=True)
-def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_hash, lab_slot, lab_type, lab_greedy, n_lab,
-                  pos_slot, pos_type, n_pos, it_hash, it_id, str_pos, state, unk):
-    """Parse labels of event ``ev`` in buf[p:e] into vals[row].
+def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_slot, lab_type, lab_greedy,
+                  n_lab, pos_slot, pos_type, n_pos, it_hash, it_id, str_pos, state, unk):
+    """Parse the labels of event ``ev`` in buf[p:e] into vals[row].
 
     Returns (code, label mask, aux): code 0 ok, M_* for a malformed line, 99 intern table full.
-    Handles ``label=value`` tokens and prose ``label words value`` phrases in any mix.
+    A label is followed by ``=value`` (``nid=0``), by a space and a value (prose:
+    ``objects to shrink 123``, ``nid: 0``) or, when it ends in ``:``, by its value (``file-rss:0kB``).
     """
     mask = np.int64(0)
     if with_pos:
@@ -254,6 +264,16 @@ def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_hash, lab_slot, lab_ty
             while p < e and not _ws(buf[p]):
                 p += 1
             te = p
+            if pos_type[ev, i] == T_STR:  # "%pS" of a module symbol: "scan+0x0/0x80 [xfs]"
+                q = p
+                while q < e and _ws(buf[q]):
+                    q += 1
+                if q < e and buf[q] == 91:
+                    while q < e and not _ws(buf[q]):
+                        q += 1
+                    if buf[q - 1] == 93:
+                        p = q
+                        te = q
             colon = buf[te - 1] == 58
             ve = te - 1 if colon else te
             if ve > ts:
@@ -262,109 +282,116 @@ def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_hash, lab_slot, lab_ty
                 if r == 2:
                     return 99, mask, 0
                 if r == 1:
-                    return M_VALUE, mask, -1 - i
+                    return M_VALUE, mask, 63
             if colon:
                 break
-    h_acc = FNV_OFFSET
-    nwords = 0
-    words_s = 0
+    j_exp = 0
+    skipped = 0  # words of no known label since the last value
+    skip_s = 0
     while True:
         while p < e and _ws(buf[p]):
             p += 1
         if p >= e:
             break
-        ts = p
-        while p < e and not _ws(buf[p]) and buf[p] != 61:
-            p += 1
-        if p < e and buf[p] == 61:  # label=value
-            key_e = p
-            if nwords > 0:
-                note_unknown_label(buf, words_s, ts - 1, ev, unk)
-                nwords = 0
-                h_acc = FNV_OFFSET
-            j = find_label(lab_hash, n_lab, ev, fnv(buf, ts, key_e, FNV_OFFSET))
-            p += 1
-            vs = p
+        j, q = match_label(buf, p, e, ev, j_exp, lab_bytes, lab_len, n_lab)
+        if j < 0:  # a label the registry does not know, or a stray word
+            ts = p
+            has_eq = False
             while p < e and not _ws(buf[p]):
+                if buf[p] == 61:
+                    has_eq = True
                 p += 1
-            ve = p
-            if j < 0:
-                note_unknown_label(buf, ts, key_e, ev, unk)
-                continue
-            if ve == vs:  # "page= (null)"
-                q = p
-                while q < e and _ws(buf[q]):
-                    q += 1
-                r0 = q
-                while q < e and not _ws(buf[q]):
-                    q += 1
-                if _is_null(buf, r0, q):
-                    p = q
-                    mask |= np.int64(1) << j
-                    continue
-                return M_VALUE, mask, j
-            if lab_greedy[ev, j] != 0:  # a string value that may contain spaces (comm=)
-                q = p
-                while True:
-                    while q < e and _ws(buf[q]):
-                        q += 1
-                    if q >= e:
-                        break
-                    r0 = q
-                    has_eq = False
-                    while q < e and not _ws(buf[q]):
-                        if buf[q] == 61:
-                            has_eq = True
-                        q += 1
-                    if has_eq:
-                        break
-                    ve = q
-                    p = q
-            r = store_value(buf, vs, ve, lab_type[ev, j], row, lab_slot[ev, j], vals,
-                            it_hash, it_id, str_pos, state)
-            if r == 2:
-                return 99, mask, 0
-            if r == 1:
-                return M_VALUE, mask, j
-            mask |= np.int64(1) << j
-        else:  # a word of a prose label
-            if nwords == 0:
-                words_s = ts
-                h_acc = FNV_OFFSET
+            if has_eq:
+                k = ts
+                while buf[k] != 61:
+                    k += 1
+                note_unknown_label(buf, ts, k, ev, unk)
+                skipped = 0
             else:
-                h_acc = (h_acc ^ np.uint64(32)) * FNV_PRIME
-            h_acc = fnv(buf, ts, p, h_acc)
-            nwords += 1
-            j = find_label(lab_hash, n_lab, ev, h_acc)
-            if j >= 0:
-                nwords = 0
-                while p < e and _ws(buf[p]):
-                    p += 1
-                vs = p
-                while p < e and not _ws(buf[p]):
-                    p += 1
-                ve = p
-                if ve == vs:
-                    return M_VALUE, mask, j
-                if lab_type[ev, j] == T_STR and buf[ve - 1] == 58:  # "bdi 8:0:"
-                    ve -= 1
-                r = store_value(buf, vs, ve, lab_type[ev, j], row, lab_slot[ev, j], vals,
-                                it_hash, it_id, str_pos, state)
-                if r == 2:
-                    return 99, mask, 0
-                if r == 1:
-                    return M_VALUE, mask, j
+                if skipped == 0:
+                    skip_s = ts
+                skipped += 1
+                if skipped > 6:
+                    return M_TOO_MANY_WORDS, mask, 63
+            continue
+        if skipped > 0:
+            note_unknown_label(buf, skip_s, p - 1, ev, unk)
+            skipped = 0
+        j_exp = j + 1
+        if q < e and buf[q] == 61:  # label=value
+            vs = q + 1
+        elif q < e and _ws(buf[q]):  # prose: label value
+            vs = q
+            while vs < e and _ws(buf[vs]):
+                vs += 1
+        else:  # "file-rss:0kB", or a label at the end of the line
+            vs = q
+        ve = vs
+        while ve < e and not _ws(buf[ve]):
+            ve += 1
+        p = ve
+        if ve == vs:
+            # "page= (null)"
+            r0 = ve
+            while r0 < e and _ws(buf[r0]):
+                r0 += 1
+            r1 = r0
+            while r1 < e and not _ws(buf[r1]):
+                r1 += 1
+            if r1 > r0 and _is_null(buf, r0, r1):
+                p = r1
                 mask |= np.int64(1) << j
-            elif nwords == 1 and _split_colon_word(buf, ts, p, ev, row, vals, lab_hash, lab_slot, lab_type,
-                                                   n_lab, it_hash, it_id, str_pos, state):
-                # "file-rss:0kB" (mark_victim): label and value in one word
-                nwords = 0
-                mask |= np.int64(1) << find_label(lab_hash, n_lab, ev, _colon_label_hash(buf, ts, p))
-            elif nwords >= 6:
-                return M_TOO_MANY_WORDS, mask, 0
-    if nwords > 0:
-        return M_DANGLING, mask, 0
+                continue
+            if r0 >= e:
+                return M_DANGLING, mask, j
+            return M_VALUE, mask, j
+        typ = lab_type[ev, j]
+        if lab_greedy[ev, j] != 0:  # a string value that may contain spaces (comm=)
+            r0 = p
+            while True:
+                while r0 < e and _ws(buf[r0]):
+                    r0 += 1
+                if r0 >= e:
+                    break
+                r1 = r0
+                has_eq = False
+                while r1 < e and not _ws(buf[r1]):
+                    if buf[r1] == 61:
+                        has_eq = True
+                    r1 += 1
+                if has_eq:
+                    break
+                ve = r1
+                p = r1
+                r0 = r1
+        if typ == T_STR and buf[ve - 1] == 58 and buf[q] != 61:  # prose "bdi 8:0:"
+            ve -= 1
+        r = store_value(buf, vs, ve, typ, row, lab_slot[ev, j], vals, it_hash, it_id, str_pos, state)
+        if r == 2:
+            return 99, mask, 0
+        if r == 1:
+            return M_VALUE, mask, j
+        mask |= np.int64(1) << j
+    if skipped > 0:
+        return M_DANGLING, mask, 63
     return 0, mask, 0
+
+
+@njit(cache=True, nogil=True)
+def lookup_event(buf, s, e, ev_hash, ev_idx, ev_name, ev_name_len):
+    """Event id of the name buf[s:e], or -1."""
+    h = fasthash(buf, s, e)
+    m = ev_hash.shape[0] - 1
+    i = np.int64(h & np.uint64(m))
+    n = e - s
+    while ev_hash[i] != 0:
+        if ev_hash[i] == h and ev_name_len[i] == n:
+            for k in range(n):
+                if ev_name[i, k] != buf[s + k]:
+                    return -1
+            return ev_idx[i]
+        i = (i + 1) & m
+    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -585,7 +612,7 @@ def _remember_mask(mask, ev, seen, n_seen):
 
 @njit(cache=True, nogil=True)
 def parse_chunk(buf, n, start, final, lits, lit_len,
-                ev_hash, ev_idx, lab_hash, lab_slot, lab_type, lab_greedy, n_lab,
+                ev_hash, ev_idx, ev_name, ev_name_len, lab_bytes, lab_len, lab_slot, lab_type, lab_greedy, n_lab,
                 pos_slot, pos_type, n_pos, n_slot, var_mask, n_var,
                 row_i32, row_i64, vals, counters, mal, lost_cpu, unk, seen, n_seen, incomplete,
                 it_hash, it_id, str_pos, state):
@@ -594,7 +621,6 @@ def parse_chunk(buf, n, start, final, lits, lit_len,
     row = 0
     line = 0
     pending = -1  # row of a known event whose labels are incomplete (a wrapped line may follow)
-    ev_m = ev_hash.shape[0] - 1
     rows_cap = row_i32.shape[0]
     nmal = 0
     status = S_DONE
@@ -649,13 +675,7 @@ def parse_chunk(buf, n, start, final, lits, lit_len,
                 break
             ev = -1
             if ev_s >= 0:
-                h = fnv(buf, ev_s, ev_e, FNV_OFFSET)
-                i = np.int64(h & np.uint64(ev_m))
-                while ev_hash[i] != 0:
-                    if ev_hash[i] == h:
-                        ev = ev_idx[i]
-                        break
-                    i = (i + 1) & ev_m
+                ev = lookup_event(buf, ev_s, ev_e, ev_hash, ev_idx, ev_name, ev_name_len)
             row_i32[row, R_CPU] = cpu
             row_i32[row, R_PID] = pid
             row_i32[row, R_TGID] = tgid
@@ -681,7 +701,7 @@ def parse_chunk(buf, n, start, final, lits, lit_len,
                 continue
             for k in range(n_slot[ev]):
                 vals[row, k] = MISSING
-            code, mask, aux = parse_payload(buf, pay, e, ev, row, vals, True, lab_hash, lab_slot, lab_type,
+            code, mask, aux = parse_payload(buf, pay, e, ev, row, vals, True, lab_bytes, lab_len, lab_slot, lab_type,
                                             lab_greedy, n_lab, pos_slot, pos_type, n_pos,
                                             it_hash, it_id, str_pos, state, unk)
             if code == 99:
@@ -723,7 +743,7 @@ def parse_chunk(buf, n, start, final, lits, lit_len,
         # no header: continuation of a wrapped line, a known non-event line, or malformed
         if pending >= 0:
             ev = row_i32[pending, R_EV]
-            code, mask, aux = parse_payload(buf, p, e, ev, pending, vals, False, lab_hash, lab_slot, lab_type,
+            code, mask, aux = parse_payload(buf, p, e, ev, pending, vals, False, lab_bytes, lab_len, lab_slot, lab_type,
                                             lab_greedy, n_lab, pos_slot, pos_type, n_pos,
                                             it_hash, it_id, str_pos, state, unk)
             if code == 99:

@@ -25,11 +25,31 @@ NON_EVENT_PREFIXES = (
 )
 
 
-def fnv(data: bytes, h: int = 0xCBF29CE484222325) -> int:
-    """FNV-1a 64, the hash the hot loop uses for event names, labels and strings."""
-    for b in data:
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+MASK64 = 0xFFFFFFFFFFFFFFFF
+LABEL_WIDTH = 32
+
+
+def fasthash(data: bytes) -> int:
+    """The hot loop's hash of event names and strings (kernel.fasthash), in Python."""
+    h = 0xCBF29CE484222325 ^ len(data)
+    i = 0
+    while i + 8 <= len(data):
+        h = ((h ^ int.from_bytes(data[i : i + 8], "little")) * 0x100000001B3) & MASK64
+        h ^= h >> 32
+        i += 8
+    for b in data[i:]:
+        h = ((h ^ b) * 0x100000001B3) & MASK64
     return h
+
+
+def label_order(ev: Event) -> list[str]:
+    """Labels in the print order of the newest format first (the parser tries the next one in
+    this order before searching), then labels only older formats print."""
+    out: list[str] = []
+    for v in sorted(ev.variants, key=lambda v: v.range[0], reverse=True):
+        out += [k for k in v.keys if k not in out]
+    out += [k for k in ev.label_to_field() if k not in out]
+    return out
 
 
 @dataclass(frozen=True)
@@ -38,7 +58,10 @@ class Compiled:
     labels: tuple[tuple[str, ...], ...]  # per event id: label text by label bit
     ev_hash: np.ndarray
     ev_idx: np.ndarray
-    lab_hash: np.ndarray
+    ev_name: np.ndarray
+    ev_name_len: np.ndarray
+    lab_bytes: np.ndarray
+    lab_len: np.ndarray
     lab_slot: np.ndarray
     lab_type: np.ndarray
     lab_greedy: np.ndarray
@@ -55,7 +78,8 @@ class Compiled:
 
     def args(self) -> tuple[np.ndarray, ...]:
         return (
-            self.lits, self.lit_len, self.ev_hash, self.ev_idx, self.lab_hash, self.lab_slot, self.lab_type,
+            self.lits, self.lit_len, self.ev_hash, self.ev_idx, self.ev_name, self.ev_name_len,
+            self.lab_bytes, self.lab_len, self.lab_slot, self.lab_type,
             self.lab_greedy, self.n_lab, self.pos_slot, self.pos_type, self.n_pos, self.n_slot,
             self.var_mask, self.n_var,
         )
@@ -71,7 +95,8 @@ def _greedy(ev: Event, label: str) -> bool:
 def compile_registry() -> Compiled:
     events = tuple(REGISTRY.text_events())
     n = len(events)
-    lab_hash = np.zeros((n, MAX_LABELS), np.uint64)
+    lab_bytes = np.zeros((n, MAX_LABELS, LABEL_WIDTH), np.uint8)
+    lab_len = np.zeros((n, MAX_LABELS), np.int32)
     lab_slot = np.zeros((n, MAX_LABELS), np.int32)
     lab_type = np.zeros((n, MAX_LABELS), np.int32)
     lab_greedy = np.zeros((n, MAX_LABELS), np.int32)
@@ -83,16 +108,18 @@ def compile_registry() -> Compiled:
     var_mask = np.zeros((n, MAX_VARIANTS), np.int64)
     n_var = np.zeros(n, np.int32)
     labels: list[tuple[str, ...]] = []
-    names: dict[int, int] = {}
+    names: dict[bytes, int] = {}
     for i, ev in enumerate(events):
         lab_of = ev.label_to_field()
-        order = list(lab_of)
+        order = label_order(ev)
         if len(order) > MAX_LABELS:
             raise ValueError(f"{ev.name}: too many labels")
         labels.append(tuple(order))
         for j, lab in enumerate(order):
             slot = lab_of[lab]
-            lab_hash[i, j] = fnv(lab.encode())
+            b = lab.encode()
+            lab_bytes[i, j, : len(b)] = np.frombuffer(b, np.uint8)
+            lab_len[i, j] = len(b)
             lab_slot[i, j] = slot
             lab_type[i, j] = TYPE_CODES[ev.fields[slot].type]
             lab_greedy[i, j] = _greedy(ev, lab)
@@ -110,21 +137,24 @@ def compile_registry() -> Compiled:
             var_mask[i, k] = m if m < 2**63 else m - 2**64
         n_var[i] = len(ev.variants)
         for name in ev.names:
-            h = fnv(name.encode())
-            if h in names:
-                raise ValueError(f"event name hash collision: {name}")
-            names[h] = i
+            names[name.encode()] = i
     size = 1
     while size < 4 * len(names):
         size *= 2
     ev_hash = np.zeros(size, np.uint64)
     ev_idx = np.full(size, -1, np.int32)
-    for h, i in names.items():
+    width = max(len(b) for b in names)
+    ev_name = np.zeros((size, width), np.uint8)
+    ev_name_len = np.zeros(size, np.int32)
+    for b, i in names.items():
+        h = fasthash(b)
         k = h & (size - 1)
         while ev_hash[k] != 0:
             k = (k + 1) & (size - 1)
         ev_hash[k] = h
         ev_idx[k] = i
+        ev_name[k, : len(b)] = np.frombuffer(b, np.uint8)
+        ev_name_len[k] = len(b)
     lit_text = ["CPU:", " [LOST ", *NON_EVENT_PREFIXES]
     width = max(len(t) for t in lit_text)
     lits = np.zeros((len(lit_text), width), np.uint8)
@@ -134,6 +164,6 @@ def compile_registry() -> Compiled:
         lits[k, : len(b)] = np.frombuffer(b, np.uint8)
         lit_len[k] = len(b)
     return Compiled(
-        events, tuple(labels), ev_hash, ev_idx, lab_hash, lab_slot, lab_type, lab_greedy, n_lab,
+        events, tuple(labels), ev_hash, ev_idx, ev_name, ev_name_len, lab_bytes, lab_len, lab_slot, lab_type, lab_greedy, n_lab,
         pos_slot, pos_type, n_pos, n_slot, var_mask, n_var, lits, lit_len, int(n_slot.max()),
     )
