@@ -34,7 +34,10 @@ class ChunkResult:
     unknown_labels: dict[tuple[str, str], int]  # (event, label) -> count
     label_sets: dict[str, set[frozenset[str]]]
     incomplete: dict[str, int]
-    extra: dict[str, object] = field(default_factory=dict)
+    tasks: dict[tuple[str, int], int] = field(default_factory=dict)  # (comm, pid) -> events
+    cpus: set[int] = field(default_factory=set)
+    ts_min: int | None = None
+    ts_max: int | None = None
 
 
 class ChunkParser:
@@ -112,62 +115,88 @@ class ChunkParser:
             },
             incomplete={t.events[e].name: int(incomplete[e]) for e in np.flatnonzero(incomplete)},
         )
+        self._row_stats(res, int(nrows), strs)
         return res, stop, status
+
+    def _row_stats(self, res: ChunkResult, nrows: int, strs: np.ndarray) -> None:
+        """Time span, CPUs and events per task of this pass, from the row arrays."""
+        if nrows == 0:
+            return
+        ts = self.row_i64[:nrows, K.R_TS]
+        res.ts_min, res.ts_max = int(ts.min()), int(ts.max())
+        cpu = self.row_i32[:nrows, K.R_CPU]
+        res.cpus = set(np.flatnonzero(np.bincount(cpu)).tolist())
+        key = (self.row_i32[:nrows, K.R_COMM].astype(np.int64) << 32) | self.row_i32[:nrows, K.R_PID].astype(np.int64)
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))  # runs of one task
+        lengths = np.diff(np.append(starts, nrows))
+        keys, inverse = np.unique(key[starts], return_inverse=True)
+        counts = np.bincount(inverse, weights=lengths).astype(np.int64)
+        res.tasks = {
+            (str(strs[k >> 32]) if 0 <= (k >> 32) < len(strs) else "", int(k & 0xFFFFFFFF)): int(c)
+            for k, c in zip(keys.tolist(), counts.tolist(), strict=True)
+        }
 
     # ------------------------------------------------------------------ rows -> Arrow
 
     def _batches(self, buf: np.ndarray, nrows: int, strs: np.ndarray, line_base: int) -> dict[str, pa.RecordBatch]:
         if nrows == 0:
             return {}
+        t = self.tables
+        n_ev = self.n_ev
         ev = self.row_i32[:nrows, K.R_EV]
-        order = np.argsort(ev, kind="stable")
-        sorted_ev = ev[order]
-        ids, starts, counts = np.unique(sorted_ev, return_index=True, return_counts=True)
+        counts = np.bincount(np.where(ev >= 0, ev, n_ev), minlength=n_ev + 1)
+        offsets = np.zeros(n_ev + 2, np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        hdr32 = np.empty((5, nrows), np.int32)
+        hdr64 = np.empty((4, nrows), np.int64)
+        cols = np.empty((self.vals.shape[1], nrows), np.int64)
+        nulls = np.zeros((n_ev + 1, self.vals.shape[1] + 2), np.int64)
+        K.scatter(self.row_i32, self.row_i64, self.vals, nrows, n_ev, t.n_slot, offsets,
+                  np.zeros(n_ev + 1, np.int64), hdr32, hdr64, cols, nulls)
+        if line_base:
+            hdr64[1] += line_base
         out: dict[str, pa.RecordBatch] = {}
-        for e, s, c in zip(ids.tolist(), starts.tolist(), counts.tolist(), strict=True):
-            idx = order[s : s + c]
-            if e < 0:
-                out[OTHER] = self._other_batch(buf, idx, strs, line_base)
+        for k in np.flatnonzero(counts).tolist():
+            sl = slice(int(offsets[k]), int(offsets[k + 1]))
+            head = self._header(hdr32, hdr64, sl, nulls[k], strs)
+            if k == n_ev:
+                out[OTHER] = self._other_batch(buf, head, hdr64, cols, sl, strs)
             else:
-                event = self.tables.events[e]
-                out[event.name] = self._event_batch(event, idx, strs, line_base)
+                out[t.events[k].name] = self._event_batch(t.events[k], head, cols, sl, nulls[k], strs)
         return out
 
-    def _header(self, idx: np.ndarray, strs: np.ndarray, line_base: int) -> list[pa.Array]:
-        r32 = self.row_i32
-        r64 = self.row_i64
-        tgid = r32[idx, K.R_TGID]
-        tmask = tgid == K.MISSING32
+    @staticmethod
+    def _header(hdr32: np.ndarray, hdr64: np.ndarray, sl: slice, nulls: np.ndarray, strs: np.ndarray) -> list[pa.Array]:
+        tgid = hdr32[2, sl]
         return [
-            pa.array(r64[idx, K.R_TS]),
-            pa.array(r32[idx, K.R_CPU]),
-            pa.array(r32[idx, K.R_PID]),
-            pa.array(tgid, mask=tmask) if tmask.any() else pa.array(tgid),
-            _dict_column(r32[idx, K.R_COMM].astype(np.int64), strs),
-            _dict_column(r32[idx, K.R_IRQ].astype(np.int64), strs),
-            pa.array(r64[idx, K.R_LINE] + line_base),
+            pa.array(hdr64[0, sl]),
+            pa.array(hdr32[0, sl]),
+            pa.array(hdr32[1, sl]),
+            pa.array(tgid, mask=tgid == K.MISSING32) if nulls[-1] else pa.array(tgid),
+            _dict_column(hdr32[3, sl], strs),
+            _dict_column(hdr32[4, sl], strs),
+            pa.array(hdr64[1, sl]),
         ]
 
-    def _event_batch(self, event: Event, idx: np.ndarray, strs: np.ndarray, line_base: int) -> pa.RecordBatch:
-        cols = self._header(idx, strs, line_base)
+    @staticmethod
+    def _event_batch(event: Event, head: list[pa.Array], cols: np.ndarray, sl: slice, nulls: np.ndarray,
+                     strs: np.ndarray) -> pa.RecordBatch:
         fields: dict[str, pa.Array] = {}
-        block = self.vals[idx, : len(event.fields)]
         for k, f in enumerate(event.fields):
-            fields[f.name] = _typed_column(block[:, k], f.type, strs)
+            fields[f.name] = _typed_column(cols[k, sl], f.type, strs, bool(nulls[k]))
         for name in event.decoders:
             fields.update(DECODERS[name](fields))
-        cols += [fields[f.name] for f in event.fields] + [fields[d.name] for d in event.derived]
-        return pa.RecordBatch.from_arrays(cols, schema=event.schema())
+        arrays = head + [fields[f.name] for f in event.fields] + [fields[d.name] for d in event.derived]
+        return pa.RecordBatch.from_arrays(arrays, schema=event.schema())
 
-    def _other_batch(self, buf: np.ndarray, idx: np.ndarray, strs: np.ndarray, line_base: int) -> pa.RecordBatch:
-        cols = self._header(idx, strs, line_base)
-        names = self.vals[idx, 0]
-        ev_names = np.where(names == K.EV_FUNCTION, len(strs), names)
-        event_col = _dict_column(ev_names, np.append(strs, "function") if len(strs) else np.array(["function"], object))
-        starts = self.row_i64[idx, K.R_PSTART]
-        ends = self.row_i64[idx, K.R_PEND]
-        payload = _gather_strings(buf, starts, ends)
-        return pa.RecordBatch.from_arrays(cols + [event_col, payload], schema=other_schema())
+    @staticmethod
+    def _other_batch(buf: np.ndarray, head: list[pa.Array], hdr64: np.ndarray, cols: np.ndarray, sl: slice,
+                     strs: np.ndarray) -> pa.RecordBatch:
+        names = cols[0, sl]
+        all_strs = np.append(strs, "function")
+        event_col = _dict_column(np.where(names == K.EV_FUNCTION, len(strs), names), all_strs)
+        payload = _gather_strings(buf, hdr64[2, sl], hdr64[3, sl])
+        return pa.RecordBatch.from_arrays(head + [event_col, payload], schema=other_schema())
 
     def _malformed(self, buf: np.ndarray, mal: np.ndarray, nmal: int, line_base: int) -> list[Malformed]:
         out = []
@@ -215,31 +244,25 @@ def _reason(t: Compiled, code: int, aux: int) -> str:
 
 
 def _dict_column(ids: np.ndarray, strs: np.ndarray) -> pa.Array:
-    """Dictionary array over the strings actually used by this column (ids < 0: null)."""
+    """Dictionary array over the strings this column uses (ids < 0, or MISSING: null)."""
     valid = ids >= 0
-    n_strs = len(strs)
-    if not valid.any():
+    all_valid = bool(valid.all())
+    if not all_valid and not valid.any():
         return pa.DictionaryArray.from_arrays(pa.nulls(len(ids), pa.int32()), pa.array([], pa.string()))
-    used = np.bincount(ids[valid], minlength=n_strs) > 0
+    safe = ids if all_valid else np.where(valid, ids, 0)
+    used = np.bincount(safe, minlength=len(strs)) > 0 if all_valid else np.bincount(ids[valid], minlength=len(strs)) > 0
     remap = (np.cumsum(used) - 1).astype(np.int32)
-    new = remap[np.where(valid, ids, 0)]
-    indices = pa.array(new, mask=~valid) if not valid.all() else pa.array(new)
+    new = remap[safe]
+    indices = pa.array(new) if all_valid else pa.array(new, mask=~valid)
     return pa.DictionaryArray.from_arrays(indices, pa.array(strs[used], pa.string()))
 
 
-def _typed_column(col: np.ndarray, typ: str, strs: np.ndarray) -> pa.Array:
-    missing = col == K.MISSING
-    any_missing = bool(missing.any())
+def _typed_column(col: np.ndarray, typ: str, strs: np.ndarray, has_nulls: bool) -> pa.Array:
     if typ == STR:
-        return _dict_column(np.where(missing, -1, col), strs)
-    if typ == I32:
-        arr = col.astype(np.int32)
-    elif typ == PTR:
-        arr = col.view(np.uint64)
-    else:
-        arr = col
-    if any_missing:
-        return pa.array(arr, mask=missing)
+        return _dict_column(col, strs)
+    arr = col.astype(np.int32) if typ == I32 else col.view(np.uint64) if typ == PTR else col
+    if has_nulls:
+        return pa.array(arr, mask=col == K.MISSING)
     return pa.array(arr)
 
 

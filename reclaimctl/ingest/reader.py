@@ -204,31 +204,22 @@ class TraceReader:
             self._unknown.update(res.unknown_labels)
             self._incomplete.update(res.incomplete)
             self._lost.update(res.lost_cpu)
+            self._tasks.update(res.tasks)
+            self._cpus |= res.cpus
+            if res.ts_min is not None:
+                lo, hi = res.ts_min, res.ts_max
+                self.meta.first_ns = lo if self.meta.first_ns is None else min(self.meta.first_ns, lo)
+                self.meta.last_ns = hi if self.meta.last_ns is None else max(self.meta.last_ns, hi)
             out: dict[str, pa.RecordBatch] = {}
             for name, batch in res.batches.items():
                 if base:
                     i = batch.schema.get_field_index("line")
                     batch = batch.set_column(i, "line", pc.add(batch.column(i), base))
-                self._account_batch(name, batch)
+                self._rows[name] += batch.num_rows
                 if self.events is None or name in self.events:
                     out[name] = batch
             if out:
                 yield out
-
-    def _account_batch(self, name: str, batch: pa.RecordBatch) -> None:
-        self._rows[name] += batch.num_rows
-        ts = batch.column("ts_ns")
-        if ts.null_count < len(ts):
-            mm = pc.min_max(ts)
-            lo, hi = mm["min"].as_py(), mm["max"].as_py()
-            self.meta.first_ns = lo if self.meta.first_ns is None else min(self.meta.first_ns, lo)
-            self.meta.last_ns = hi if self.meta.last_ns is None else max(self.meta.last_ns, hi)
-        self._cpus.update(pc.unique(batch.column("cpu")).to_pylist())
-        tasks = pa.table({"comm": batch.column("comm"), "pid": batch.column("pid")}).group_by(
-            ["comm", "pid"]).aggregate([([], "count_all")])
-        for comm, pid, count in zip(tasks["comm"].to_pylist(), tasks["pid"].to_pylist(),
-                                    tasks["count_all"].to_pylist(), strict=True):
-            self._tasks[(comm or "", pid if pid is not None else -1)] += count
 
     def _finish(self) -> None:
         c = dict(zip(K.COUNTERS, self._counters.tolist(), strict=True))
