@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 
 from . import around, stap, vmscan
-from .schema import LATEST, Event, format_version
+from .schema import LATEST, VENDOR_KERNELS, Event, Variant, format_version, parse_version
 
 # The table that keeps events the registry does not know (timestamp, cpu, pid, comm, event, payload).
 OTHER = "other_events"
@@ -51,13 +51,15 @@ REGISTRY = Registry((*vmscan.EVENTS, *around.EVENTS, *stap.EVENTS))
 def infer_kernel(labels_seen: Mapping[str, set[frozenset[str]]]) -> dict[str, object]:
     """Tell the kernel version range from the labels each event was printed with.
 
-    ``labels_seen`` maps an event name to the label sets of its parsed lines.  A variant is
-    consistent with a label set if it printed exactly those labels.  The answer intersects the
-    version ranges over all events; events whose labels fit no variant are listed.
+    ``labels_seen`` maps an event name to the label sets of its parsed lines.  A variant fits a
+    label set if it printed exactly those labels.  The answer intersects the version ranges of the
+    fitting variants over all events; when that is empty, vendor kernels known to mix formats
+    (RHEL 8) are tried.
     """
     lo, hi = (0, 0), LATEST
     evidence: list[str] = []
     unmatched: list[str] = []
+    fitting: list[list[Variant]] = []
     for name, label_sets in sorted(labels_seen.items()):
         ev = REGISTRY.get(name)
         if ev is None or ev.subsystem == "stap":
@@ -67,17 +69,25 @@ def infer_kernel(labels_seen: Mapping[str, set[frozenset[str]]]) -> dict[str, ob
             if not fits:
                 unmatched.append(name)
                 continue
+            fitting.append(fits)
             vlo = min(v.range[0] for v in fits)
             vhi = max(v.range[1] for v in fits)
-            if (vlo, vhi) != ((0, 0), LATEST):
-                evidence.append(f"{name}: {format_version(vlo)}-{format_version(vhi)}")
+            if vlo > parse_version("2.6.36") or vhi != LATEST:
+                evidence.append(f"{name}: {format_version(vlo)} - {format_version(vhi)}")
             lo, hi = max(lo, vlo), min(hi, vhi)
-    if not evidence:
+    vendors = sorted({t for fits in fitting for v in fits for t in v.vendors})
+    also = [VENDOR_KERNELS[t][0] for t in vendors if all(_vendor_fits(fits, t) for fits in fitting)]
+    if not fitting:
         text = "unknown"
     elif lo > hi:
-        text = "inconsistent (mixed kernels or a patched kernel)"
+        text = also[0] if also else "inconsistent (mixed kernels or a patched kernel)"
+        also = also[1:]
     else:
         text = f"{format_version(lo)} - {format_version(hi)}" if hi != LATEST else f">= {format_version(lo)}"
-    notes = sorted({v.note for ev in REGISTRY.values() for v in ev.variants
-                    if v.note.startswith("RHEL") and v.range[0] <= hi and v.range[1] >= lo and lo <= hi})
-    return {"range": text, "evidence": evidence, "unmatched": sorted(set(unmatched)), "notes": notes}
+    return {"range": text, "evidence": evidence, "unmatched": sorted(set(unmatched)),
+            "notes": [f"or {a}" for a in also]}
+
+
+def _vendor_fits(fits: list[Variant], tag: str) -> bool:
+    base = VENDOR_KERNELS[tag][1]
+    return any(tag in v.vendors or v.range[0] <= base <= v.range[1] for v in fits)

@@ -29,6 +29,8 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     BOOL: pa.bool_(),
 }
 
+TYPE_NAMES = {I32: "int32", I64: "int64", PTR: "uint64 (hex)", STR: "string (dictionary)", BOOL: "bool"}
+
 # Columns every event table starts with (the line header of ftrace / perf / trace-cmd).
 HEADER_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("ts_ns", pa.int64()),  # trace clock in nanoseconds (seconds.micro/nano as printed)
@@ -39,6 +41,11 @@ HEADER_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("irq_flags", ARROW_TYPES[STR]),  # the latency column (`dN..`), null when absent
     ("line", pa.int64()),  # 1-based line number in the source
 )
+
+# Vendor kernels whose tracepoints mix formats of several upstream versions: id -> (name, base).
+VENDOR_KERNELS: dict[str, tuple[str, tuple[int, int]]] = {
+    "rhel8-305": ("RHEL 8 from 4.18.0-305 (4.18 with 5.x reclaim backports)", (4, 18)),
+}
 
 # Version numbers are compared as tuples; LATEST closes an open range.
 LATEST = (99, 0)
@@ -86,6 +93,10 @@ class Field:
     def arrow_type(self) -> pa.DataType:
         return ARROW_TYPES[self.type]
 
+    @property
+    def type_name(self) -> str:
+        return TYPE_NAMES[self.type]
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -101,6 +112,7 @@ class Variant:
     hex: tuple[str, ...] = ()
     name: str | None = None
     note: str = ""
+    vendors: tuple[str, ...] = ()  # vendor kernels (schema.VENDOR_KERNELS) that print it outside the range
 
     @property
     def range(self) -> tuple[tuple[int, int], tuple[int, int]]:

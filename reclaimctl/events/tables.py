@@ -79,6 +79,39 @@ class EventTables(Mapping[str, pa.Table]):
     def table(self, name: str) -> pa.Table:
         return self[name]
 
+    @classmethod
+    def merge(cls, parts: list[EventTables]) -> EventTables:
+        """Several sources as one (a sample's ftrace and systemtap files): tables and counts add up."""
+        if len(parts) == 1:
+            return parts[0]
+        tables: dict[str, list[pa.Table]] = {}
+        for p in parts:
+            for name, t in p._tables.items():
+                tables.setdefault(name, []).append(t)
+        merged = {n: pa.concat_tables(ts).unify_dictionaries() if len(ts) > 1 else ts[0] for n, ts in tables.items()}
+        meta = TraceMeta(**{k: v for k, v in asdict(parts[0].meta).items()})
+        meta.source = " + ".join(p.meta.source for p in parts)
+        meta.format = " + ".join(p.meta.format for p in parts)
+        for p in parts[1:]:
+            m = p.meta
+            for k, v in m.lines.items():
+                meta.lines[k] = meta.lines.get(k, 0) + v
+            for k, v in m.non_event.items():
+                meta.non_event[k] = meta.non_event.get(k, 0) + v
+            for k, v in m.rows.items():
+                meta.rows[k] = meta.rows.get(k, 0) + v
+            meta.lost_events += m.lost_events
+            meta.warnings += m.warnings
+            meta.malformed_samples += m.malformed_samples
+            meta.cpus = sorted(set(meta.cpus) | set(m.cpus))
+            meta.top_tasks += m.top_tasks
+            if m.first_ns is not None:
+                meta.first_ns = m.first_ns if meta.first_ns is None else min(meta.first_ns, m.first_ns)
+                meta.last_ns = m.last_ns if meta.last_ns is None else max(meta.last_ns or 0, m.last_ns or 0)
+            if meta.kernel.get("range", "unknown") == "unknown":
+                meta.kernel = m.kernel
+        return cls(merged, meta)
+
     def save(self, path: str) -> None:
         os.makedirs(path, exist_ok=True)
         for name, table in self._tables.items():

@@ -58,7 +58,7 @@ _BEGIN_FIELDS = (ORDER, _f("may_writepage", I32), GFP, ZONEIDX)
 _BEGIN_VARIANTS = (
     _v("2.6.36", "4.7", "order may_writepage gfp_flags"),
     _v("4.8", "5.1", "order may_writepage gfp_flags classzone_idx"),
-    _v("5.2", None, "order gfp_flags", note="RHEL 8 from 4.18.0-305"),
+    _v("5.2", None, "order gfp_flags", vendors=("rhel8-305",)),
 )
 _END_FIELDS = (_f("nr_reclaimed", I64),)
 _END_VARIANTS = (_v("2.6.36", None, "nr_reclaimed"),)
@@ -110,7 +110,7 @@ EVENTS: tuple[Event, ...] = (
         "mm_vmscan_kswapd_wake", "vmscan", (NID, _f("zid", I32), ORDER),
         (
             _v("2.6.36", "4.7", "nid order"),
-            _v("4.8", "5.1", "nid zid order", note="RHEL 8 keeps zid"),
+            _v("4.8", "5.1", "nid zid order"),
             _v("5.2", None, "nid order", note="zid recorded but not printed"),
         ),
         "kswapd starts a balance_pgdat run",
@@ -119,7 +119,7 @@ EVENTS: tuple[Event, ...] = (
         "mm_vmscan_wakeup_kswapd", "vmscan", (NID, _f("zid", I32), ORDER, GFP),
         (
             _v("2.6.36", "4.15", "nid zid order"),
-            _v("4.16", "5.1", "nid zid order gfp_flags", note="RHEL 8 keeps zid"),
+            _v("4.16", "5.1", "nid zid order gfp_flags"),
             _v("5.2", None, "nid order gfp_flags", note="zid recorded but not printed"),
         ),
         "an allocation wakes kswapd", decoders=("gfp",), derived=GFP_DERIVED,
@@ -132,7 +132,7 @@ EVENTS: tuple[Event, ...] = (
     _end("mm_vmscan_memcg_softlimit_reclaim_end", "mem_cgroup_shrink_node return"),
     Event(
         "mm_vmscan_node_reclaim_begin", "vmscan", (NID, ORDER, GFP),
-        (_v("5.2", None, "nid order gfp_flags", note="RHEL 8 backport"),),
+        (_v("5.2", None, "nid order gfp_flags", vendors=("rhel8-305",)),),
         "__node_reclaim entry (zone_reclaim_mode)", decoders=("gfp",), derived=GFP_DERIVED,
     ),
     _end("mm_vmscan_node_reclaim_end", "__node_reclaim return"),
@@ -161,10 +161,10 @@ EVENTS: tuple[Event, ...] = (
             _v("2.6.36", "4.7", "nid zid nr_scanned nr_reclaimed priority flags"),
             _v("4.8", "4.10", "nid nr_scanned nr_reclaimed priority flags"),
             _v("4.11", "5.1", "nid nr_scanned nr_reclaimed nr_dirty nr_writeback nr_congested nr_immediate "
-               "nr_activate nr_ref_keep nr_unmap_fail priority flags", note="RHEL 8 before 4.18.0-305"),
+               "nr_activate nr_ref_keep nr_unmap_fail priority flags"),
             _v("5.2", None, "nid nr_scanned nr_reclaimed nr_dirty nr_writeback nr_congested nr_immediate "
                "nr_activate_anon nr_activate_file nr_ref_keep nr_unmap_fail priority flags",
-               note="RHEL 8 from 4.18.0-305"),
+               vendors=("rhel8-305",)),
         ),
         "shrink_inactive_list result", decoders=("reclaim_flags", "activate_split"), derived=RECLAIM_FLAGS_DERIVED,
     ),

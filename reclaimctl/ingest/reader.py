@@ -82,6 +82,7 @@ class TraceReader:
         self._malformed: list[Malformed] = []
         self._lines = 0
         self.bytes_read = 0
+        self._finished = False
 
     # ------------------------------------------------------------------ reading
 
@@ -117,7 +118,7 @@ class TraceReader:
                 yield from self._stap(opened, first, n)
             else:
                 yield from self._text(opened, first, n)
-        self._finish()
+        self.finish()
 
     def _blocks(self, opened, first: bytearray, n: int) -> Iterator[tuple[np.ndarray, int, bool]]:
         """Whole-line blocks: (buffer, length, final)."""
@@ -221,7 +222,11 @@ class TraceReader:
             if out:
                 yield out
 
-    def _finish(self) -> None:
+    def finish(self) -> None:
+        """Complete the metadata (called when the input ends, or by a caller that stops early)."""
+        if self._finished:
+            return
+        self._finished = True
         c = dict(zip(K.COUNTERS, self._counters.tolist(), strict=True))
         non_event = {k: c[k] for k in NON_EVENT_KINDS}
         meta = self.meta

@@ -1,0 +1,3 @@
+from reclaimctl.cli.main import main
+
+main()

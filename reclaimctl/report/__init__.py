@@ -1,0 +1,1 @@
+"""Rendering: rich tables on a terminal, machine formats when asked.  Computes nothing."""

@@ -1,0 +1,68 @@
+"""The summary ``reclaimctl parse`` prints: what was read, and how every line was accounted for."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ..events.tables import TraceMeta
+
+
+def _seconds(ns: int | None) -> str:
+    return "-" if ns is None else f"{ns / 1e9:.6f}"
+
+
+def print_parse_summary(meta: TraceMeta, console: Console | None = None) -> None:
+    con = console or Console()
+    lines = meta.lines
+    span = (meta.last_ns - meta.first_ns) / 1e9 if meta.first_ns is not None and meta.last_ns is not None else None
+    con.print(f"[bold]{meta.source}[/bold]  format [cyan]{meta.format or '-'}[/cyan]"
+              + (f" ({meta.compression})" if meta.compression else ""))
+    kern = meta.kernel or {}
+    notes = ", ".join(kern.get("notes", []))
+    con.print(f"kernel: [cyan]{kern.get('range', 'unknown')}[/cyan]" + (f"  [dim]({notes})[/dim]" if notes else ""))
+    if span is not None:
+        con.print(f"time: {_seconds(meta.first_ns)} .. {_seconds(meta.last_ns)}  ({span:.6f} s)")
+    if meta.cpus:
+        con.print(f"CPUs: {len(meta.cpus)} ({_ranges(meta.cpus)})")
+    con.print(
+        f"lines: total {lines.get('total', 0)} = parsed {lines.get('parsed', 0)} + unknown_event "
+        f"{lines.get('unknown_event', 0)} + malformed {lines.get('malformed', 0)} + non_event "
+        f"{lines.get('non_event', 0)}"
+    )
+    non = {k: v for k, v in meta.non_event.items() if v}
+    if non:
+        con.print("  non_event: " + ", ".join(f"{k} {v}" for k, v in non.items()), style="dim")
+
+    if meta.rows:
+        t = Table(title="events", title_justify="left", show_edge=False)
+        t.add_column("event")
+        t.add_column("rows", justify="right")
+        for name, n in sorted(meta.rows.items(), key=lambda kv: -kv[1]):
+            t.add_row(name, f"{n}")
+        con.print(t)
+    if meta.top_tasks:
+        t = Table(title="top tasks", title_justify="left", show_edge=False)
+        t.add_column("comm")
+        t.add_column("pid", justify="right")
+        t.add_column("events", justify="right")
+        for task in meta.top_tasks[:10]:
+            t.add_row(task["comm"], str(task["pid"]), str(task["events"]))
+        con.print(t)
+    for m in meta.malformed_samples[:5]:
+        con.print(f"[yellow]malformed[/yellow] {meta.source}:{m['line']}: {m['reason']}: {m['text'].strip()[:120]!r}")
+    for w in meta.warnings:
+        con.print(f"[yellow]warning:[/yellow] {w}")
+
+
+def _ranges(xs: list[int]) -> str:
+    out: list[str] = []
+    start = prev = xs[0]
+    for x in xs[1:] + [None]:  # type: ignore[list-item]
+        if x is not None and x == prev + 1:
+            prev = x
+            continue
+        out.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if x is not None:
+            start = prev = x
+    return ",".join(out)
