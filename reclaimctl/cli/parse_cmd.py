@@ -46,8 +46,7 @@ def parse(source: str, out_dir: str | None, events: str | None, fmt: str | None,
     metas = []
     try:
         for path in src.paths:
-            sub = out_dir if len(src.paths) == 1 or out_dir is None else out_dir
-            metas.append(_parse_one(path, sub, wanted, fmt, strict, workers, append=len(metas) > 0))
+            metas.append(_parse_one(path, out_dir, wanted, fmt, strict, workers, append=len(metas) > 0))
     except ParseError as exc:
         raise UserError(str(exc)) from None
     meta = metas[0] if len(metas) == 1 else EventTables.merge([EventTables({}, m) for m in metas]).meta
@@ -72,20 +71,13 @@ def _parse_one(path: str, out_dir: str | None, wanted, fmt, strict, workers, app
     reader = TraceReader(path, fmt=fmt, events=wanted, strict=strict, workers=workers)
     writer = TableWriter(out_dir, append=append) if out_dir else None
     size = os.path.getsize(path) if path != "-" and os.path.isfile(path) else None
-    interrupted = False
     try:
         with parse_progress(path, size, enabled=sys.stderr.isatty()) as advance:
             for batches in reader.batches():
                 if writer:
                     writer.write(batches)
                 advance(reader.bytes_read)
-    except KeyboardInterrupt:
-        interrupted = True
-        reader.finish()
-        reader.meta.warnings.append("interrupted: the output holds what was parsed up to then")
     finally:
         if writer:
             writer.close()
-    if interrupted and path != "-":
-        raise click.exceptions.Abort()
     return reader.meta

@@ -4,10 +4,12 @@ keeping the line accounting and metadata."""
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +24,7 @@ from .source import SourceError, open_source, read_into
 from .stap import parse_stap
 
 CHUNK_BYTES = 16 << 20
+LIVE_BLOCK = 1 << 20  # a live stream (pipe) is parsed in blocks of about this size
 NON_EVENT_KINDS = ("blank", "comment", "header", "callchain", "stacktrace", "lost_marker", "continuation")
 
 
@@ -83,6 +86,9 @@ class TraceReader:
         self._lines = 0
         self.bytes_read = 0
         self._finished = False
+        self._eof = False
+        self._in_read = False
+        self.interrupted = False
 
     # ------------------------------------------------------------------ reading
 
@@ -93,18 +99,15 @@ class TraceReader:
             raise ParseError(str(exc)) from None
         self.meta.source = opened.name
         self.meta.compression = opened.compression
-        with opened.stream:
+        with opened.stream, self._sigint(opened.live):
             first = bytearray(self.chunk_bytes)
-            try:
-                n = read_into(opened.stream, memoryview(first), opened.live)
-            except SourceError as exc:
-                raise ParseError(f"{opened.name}: {exc}") from None
+            n = self._read(opened, memoryview(first))
             head = bytes(first[: min(n, 1 << 16)])
             try:
                 check_text(head, opened.name)
             except NotText as exc:
                 raise ParseError(str(exc)) from None
-            if n == 0:
+            if n == 0 and not self.interrupted:
                 self.meta.warnings.append(f"{opened.name}: empty input, no lines")
             fmt = self.fmt or sniff(head)
             self.meta.format = fmt
@@ -120,13 +123,34 @@ class TraceReader:
                 yield from self._text(opened, first, n)
         self.finish()
 
+    @contextmanager
+    def _sigint(self, live: bool) -> Iterator[None]:
+        """On a live stream (trace_pipe), Ctrl-C ends the input instead of the program: what was
+        read is parsed and the output completed.  A second Ctrl-C interrupts as usual."""
+        if not live or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            if self.interrupted:
+                raise KeyboardInterrupt
+            self.interrupted = True
+            self._eof = True
+            self.meta.warnings.append("interrupted: parsed the input read up to then")
+            if self._in_read:
+                raise KeyboardInterrupt
+
+        old = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, old)
+
     def _blocks(self, opened, first: bytearray, n: int) -> Iterator[tuple[np.ndarray, int, bool]]:
         """Whole-line blocks: (buffer, length, final)."""
         buf, filled = first, n
         while True:
-            eof = filled < len(buf) and not opened.live
-            if opened.live and filled == 0:
-                eof = True
+            eof = self._eof or (filled < len(buf) and not opened.live) or (opened.live and filled == 0)
             if not eof:
                 if filled == len(buf) or opened.live:
                     cut = buf.rfind(b"\n", 0, filled) + 1
@@ -149,7 +173,7 @@ class TraceReader:
             rest = filled - cut
             nxt[:rest] = buf[cut:filled]
             got = self._read(opened, memoryview(nxt)[rest:])
-            if got == 0 and opened.live:
+            if got == 0 and (opened.live or self._eof):
                 if rest:
                     self.bytes_read += rest
                     yield np.frombuffer(nxt, np.uint8), rest, True
@@ -157,11 +181,28 @@ class TraceReader:
             buf, filled = nxt, rest + got
 
     def _read(self, opened, view: memoryview) -> int:
+        """Fill the view; a live stream is read until LIVE_BLOCK bytes or end of input.
+
+        Ctrl-C (the way a trace_pipe session ends) counts as the end of input: what was read is
+        still parsed, and a warning says the input was cut."""
+        got = 0
         try:
-            return read_into(opened.stream, view, opened.live)
+            while not self._eof:
+                self._in_read = True
+                try:
+                    k = read_into(opened.stream, view[got:], opened.live)
+                finally:
+                    self._in_read = False
+                got += k
+                if not opened.live or k == 0 or got >= min(LIVE_BLOCK, len(view)):
+                    return got
+            return got
         except SourceError as exc:
             self.meta.warnings.append(f"{opened.name}: {exc}; parsed what came before")
-            return 0
+        except KeyboardInterrupt:  # raised by _sigint's handler while blocked in a read
+            pass
+        self._eof = True
+        return got
 
     def _text(self, opened, first: bytearray, n: int) -> Iterator[dict[str, pa.RecordBatch]]:
         local = threading.local()
@@ -177,9 +218,13 @@ class TraceReader:
             for buf, length, final in self._blocks(opened, first, n):
                 pending.append(pool.submit(work, buf, length, final))
                 while len(pending) > self.workers:
-                    yield from self._collect(pending.popleft().result())
+                    yield from self._collect(self._result(pending.popleft()))
             while pending:
-                yield from self._collect(pending.popleft().result())
+                yield from self._collect(self._result(pending.popleft()))
+
+    @staticmethod
+    def _result(fut: Future[list[ChunkResult]]) -> list[ChunkResult]:
+        return fut.result()
 
     def _stap(self, opened, first: bytearray, n: int) -> Iterator[dict[str, pa.RecordBatch]]:
         for buf, length, _final in self._blocks(opened, first, n):

@@ -78,9 +78,10 @@ def read_into(stream: BinaryIO, view: memoryview, live: bool) -> int:
     """Fill ``view`` as far as the stream allows; a live stream returns what one read gives."""
     got = 0
     n = len(view)
+    read = stream.readinto1 if live and hasattr(stream, "readinto1") else stream.readinto  # type: ignore[attr-defined]
     while got < n:
         try:
-            k = stream.readinto(view[got:])  # type: ignore[attr-defined]
+            k = read(view[got:])
         except (EOFError, lzma.LZMAError, OSError) as exc:
             raise SourceError(f"compressed data is damaged: {exc}") from None
         except Exception as exc:  # zstandard raises its own ZstdError
