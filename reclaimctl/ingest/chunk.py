@@ -86,8 +86,9 @@ class ChunkParser:
         incomplete = np.zeros(self.n_ev, np.int64)
         state = np.zeros(4, np.int64)
         self.it_hash[:] = 0
+        w64 = buf[: len(buf) // 8 * 8].view(np.uint64)
         status, stop, nrows, lines = K.parse_chunk(
-            buf, n, start, final, *t.args(),
+            buf, w64, n, start, final, *t.args(),
             self.row_i32, self.row_i64, self.vals, counters, mal, lost_cpu, unk, seen, n_seen, incomplete,
             self.it_hash, self.it_id, self.str_pos, state,
         )
@@ -119,21 +120,24 @@ class ChunkParser:
         return res, stop, status
 
     def _row_stats(self, res: ChunkResult, nrows: int, strs: np.ndarray) -> None:
-        """Time span, CPUs and events per task of this pass, from the row arrays."""
+        """Time span, CPUs and events per task of this pass."""
         if nrows == 0:
             return
-        ts = self.row_i64[:nrows, K.R_TS]
-        res.ts_min, res.ts_max = int(ts.min()), int(ts.max())
-        cpu = self.row_i32[:nrows, K.R_CPU]
-        res.cpus = set(np.flatnonzero(np.bincount(cpu)).tolist())
-        key = (self.row_i32[:nrows, K.R_COMM].astype(np.int64) << 32) | self.row_i32[:nrows, K.R_PID].astype(np.int64)
-        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))  # runs of one task
-        lengths = np.diff(np.append(starts, nrows))
-        keys, inverse = np.unique(key[starts], return_inverse=True)
-        counts = np.bincount(inverse, weights=lengths).astype(np.int64)
+        cpu_seen = np.zeros(8192, np.uint8)
+        out = np.zeros(3, np.int64)
+        size = 1 << 12
+        while True:
+            keys = np.zeros(size, np.int64)
+            counts = np.zeros(size, np.int64)
+            if K.row_stats(self.row_i32, self.row_i64, nrows, cpu_seen, keys, counts, out):
+                break
+            size *= 4
+        res.ts_min, res.ts_max = int(out[0]), int(out[1])
+        res.cpus = set(np.flatnonzero(cpu_seen).tolist())
+        used = np.flatnonzero(counts)
         res.tasks = {
             (str(strs[k >> 32]) if 0 <= (k >> 32) < len(strs) else "", int(k & 0xFFFFFFFF)): int(c)
-            for k, c in zip(keys.tolist(), counts.tolist(), strict=True)
+            for k, c in zip(keys[used].tolist(), counts[used].tolist(), strict=True)
         }
 
     # ------------------------------------------------------------------ rows -> Arrow
