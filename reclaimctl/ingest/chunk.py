@@ -239,12 +239,12 @@ def _reason(t: Compiled, code: int, aux: int) -> str:
             return f"expected {kind} for `{lab}` of {name}"
         return f"expected a value in the leading fields of {name}"
     if code == K.M_TRUNCATED:
-        return f"line of {name} ends early (truncated): some of its fields are missing"
+        return f"expected the remaining fields of {name} (the line ends early)"
     if code == K.M_DANGLING:
-        return f"words at the end of {name} that are no label of it (damaged or cut line)"
+        return f"expected `label=value` pairs of {name}, the line ends in words that are no label of it"
     if code == K.M_TOO_MANY_WORDS:
         return f"expected `label=value` pairs in {name}, got a run of unlabelled words"
-    return "unreadable line"
+    return "expected a trace line"
 
 
 def _dict_column(ids: np.ndarray, strs: np.ndarray) -> pa.Array:

@@ -629,6 +629,18 @@ def classify_other(buf, p, e, indented, lits, lit_len, lost_cpu):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
+def _record_malformed(mal, nmal, line, s, e, code, aux):
+    """Keep the first malformed lines (line, byte range, reason, event*64+label); count them all."""
+    if nmal < mal.shape[0]:
+        mal[nmal, 0] = line
+        mal[nmal, 1] = s
+        mal[nmal, 2] = e
+        mal[nmal, 3] = code
+        mal[nmal, 4] = aux
+    return nmal + 1
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def _complete(mask, ev, var_mask, n_var):
     for v in range(n_var[ev]):
         if (mask & var_mask[ev, v]) == var_mask[ev, v]:
@@ -690,13 +702,7 @@ def parse_chunk(buf, w64, n, start, final, lits, lit_len,
                 incomplete[row_i32[pending, R_EV]] += 1
                 pending = -1
             if not ts_ok:
-                if nmal < mal.shape[0]:
-                    mal[nmal, 0] = line
-                    mal[nmal, 1] = ls
-                    mal[nmal, 2] = e
-                    mal[nmal, 3] = M_TIMESTAMP
-                    mal[nmal, 4] = 0
-                nmal += 1
+                nmal = _record_malformed(mal, nmal, line, ls, e, M_TIMESTAMP, 0)
                 counters[C_MALFORMED] += 1
                 pos = nxt
                 continue
@@ -744,13 +750,7 @@ def parse_chunk(buf, w64, n, start, final, lits, lit_len,
             if code == M_DANGLING and not has_nl and final:
                 code = M_TRUNCATED
             if code != 0:
-                if nmal < mal.shape[0]:
-                    mal[nmal, 0] = line
-                    mal[nmal, 1] = ls
-                    mal[nmal, 2] = e
-                    mal[nmal, 3] = code
-                    mal[nmal, 4] = ev * 64 + (aux if aux >= 0 else 63)
-                nmal += 1
+                nmal = _record_malformed(mal, nmal, line, ls, e, code, ev * 64 + (aux if aux >= 0 else 63))
                 counters[C_MALFORMED] += 1
                 pos = nxt
                 continue
@@ -761,13 +761,7 @@ def parse_chunk(buf, w64, n, start, final, lits, lit_len,
                 if not has_nl and final:  # the file ends inside this line
                     counters[C_PARSED] -= 1
                     counters[C_MALFORMED] += 1
-                    if nmal < mal.shape[0]:
-                        mal[nmal, 0] = line
-                        mal[nmal, 1] = ls
-                        mal[nmal, 2] = e
-                        mal[nmal, 3] = M_TRUNCATED
-                        mal[nmal, 4] = ev * 64 + 63
-                    nmal += 1
+                    nmal = _record_malformed(mal, nmal, line, ls, e, M_TRUNCATED, ev * 64 + 63)
                     pos = nxt
                     continue
                 pending = row
@@ -796,13 +790,7 @@ def parse_chunk(buf, w64, n, start, final, lits, lit_len,
             counters[kind] += 1
             counters[C_LOST_EVENTS] += nlost
         else:
-            if nmal < mal.shape[0]:
-                mal[nmal, 0] = line
-                mal[nmal, 1] = ls
-                mal[nmal, 2] = e
-                mal[nmal, 3] = M_NO_HEADER
-                mal[nmal, 4] = 0
-            nmal += 1
+            nmal = _record_malformed(mal, nmal, line, ls, e, M_NO_HEADER, 0)
             counters[C_MALFORMED] += 1
         pos = nxt
     if status == S_DONE and pending >= 0:

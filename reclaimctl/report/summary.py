@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..events.tables import TraceMeta
@@ -16,7 +17,7 @@ def print_parse_summary(meta: TraceMeta, console: Console | None = None) -> None
     con = console or Console()
     lines = meta.lines
     span = (meta.last_ns - meta.first_ns) / 1e9 if meta.first_ns is not None and meta.last_ns is not None else None
-    con.print(f"[bold]{meta.source}[/bold]  format [cyan]{meta.format or '-'}[/cyan]"
+    con.print(f"[bold]{escape(meta.source)}[/bold]  format [cyan]{meta.format or '-'}[/cyan]"
               + (f" ({meta.compression})" if meta.compression else ""))
     kern = meta.kernel or {}
     notes = ", ".join(kern.get("notes", []))
@@ -47,12 +48,13 @@ def print_parse_summary(meta: TraceMeta, console: Console | None = None) -> None
         t.add_column("pid", justify="right")
         t.add_column("events", justify="right")
         for task in meta.top_tasks[:10]:
-            t.add_row(task["comm"], str(task["pid"]), str(task["events"]))
+            t.add_row(escape(task["comm"]), str(task["pid"]), str(task["events"]))
         con.print(t)
     for m in meta.malformed_samples[:5]:
-        con.print(f"[yellow]malformed[/yellow] {meta.source}:{m['line']}: {m['reason']}: {m['text'].strip()[:120]!r}")
+        text = escape(f"{meta.source}:{m['line']}: {m['reason']}, got {m['text'].strip()[:120]!r}")
+        con.print(f"[yellow]malformed[/yellow] {text}")
     for w in meta.warnings:
-        con.print(f"[yellow]warning:[/yellow] {w}")
+        con.print(f"[yellow]warning:[/yellow] {escape(w)}")
 
 
 def _ranges(xs: list[int]) -> str:
