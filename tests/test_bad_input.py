@@ -217,8 +217,6 @@ def test_stacktrace_lines(parse_text):
     assert t.meta.unknown_labels == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: ` => func` stacktrace lines after an event line that lacks fields "
-                   "are tried as continuation lines; each reports a spurious unknown label ''")
 def test_stacktrace_after_incomplete_event(parse_text):
     text = "  a-1 [000] .... 1.000001: mm_vmscan_kswapd_wake: nid=0\n => balance_pgdat\n => kswapd\n"
     t = parse_text(text)
@@ -227,9 +225,6 @@ def test_stacktrace_after_incomplete_event(parse_text):
     assert t.meta.unknown_labels == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a U+00A0 no-break space (HTML-mail paste, listed in the trace-format "
-                   "notes) after `event:` is not taken as white space: the event line becomes an unknown "
-                   "function-trace line")
 def test_no_break_space_after_the_event_name(parse_text):
     t = parse_text("  a-1 [000] .... 1.000001: mm_vmscan_kswapd_sleep:\u00a0nid=3\n")
     assert t.meta.lines["parsed"] == 1
@@ -298,8 +293,6 @@ def test_cli_errors_are_one_line(args, needle):
     assert needle in line
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: usage errors (a bad --format value) print click's multi-line "
-                   "Usage/Try/Error block instead of one `reclaimctl: error:` line")
 def test_cli_bad_option_value_is_one_line():
     proc = run_cli("parse", "traces/kernel-372.log", "--format", "bogus")
     assert proc.returncode == 2
@@ -307,8 +300,6 @@ def test_cli_bad_option_value_is_one_line():
     assert line.startswith("reclaimctl: error: ")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a path that is a pipe (FIFO, `<(zcat x.gz)`, /dev/stdin from a pipe) "
-                   "crashes in open_source: raw.seek(0) raises OSError 'Illegal seek', a traceback")
 def test_fifo_path(tmp_path):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)

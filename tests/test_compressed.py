@@ -101,9 +101,6 @@ def test_truncated_gzip_warns(tmp_path):
     assert accounting_holds(reclaimctl.read(str(path)).meta)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: on a truncated/damaged compressed file the bytes decompressed before "
-                   "the damage are dropped (read_into loses them when the decompressor raises): 0 lines are "
-                   "parsed although the warning says 'parsed what came before'")
 def test_truncated_gzip_keeps_what_came_before(tmp_path):
     src = LOG_147.read_bytes()
     data = gzip.compress(src)
@@ -196,8 +193,6 @@ def test_sample_to_directory(tmp_path):
     assert loaded.meta.lines["total"] == 36 + 82
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `parse -o DIR` into a directory of an earlier parse leaves that "
-                   "parse's Parquet files in place: loading DIR mixes tables of two traces under the new meta.json")
 def test_output_directory_reused(tmp_path):
     out = tmp_path / "out"
     assert run_cli("parse", str(LOG_147), "-o", str(out)).returncode == 0
@@ -313,9 +308,6 @@ def test_wrapped_line_inside_one_block(tmp_path):
     assert t.meta.non_event["continuation"] == 2 and t.meta.lines["malformed"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a wrapped line whose continuation lines start the next block is not "
-                   "joined: the row keeps nulls and the continuation lines count as malformed, so the result "
-                   "depends on where the 16 MiB block boundaries fall")
 def test_wrapped_line_across_a_block_boundary(tmp_path):
     path = tmp_path / "wrap.log"
     path.write_text(_wrapped_at_boundary(4096))
@@ -325,9 +317,6 @@ def test_wrapped_line_across_a_block_boundary(tmp_path):
     assert tables["mm_vmscan_lru_shrink_inactive"].to_pylist() == whole["mm_vmscan_lru_shrink_inactive"].to_pylist()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: when a block holds more than 131072 event lines (the parser's row "
-                   "capacity), the lines after the first pass are numbered twice over: line 131073 is reported "
-                   "as 262145, and malformed lines / --strict messages carry wrong line numbers")
 def test_line_numbers_past_the_row_capacity(tmp_path):
     n = 200_000
     path = tmp_path / "many.log"

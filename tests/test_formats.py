@@ -524,8 +524,6 @@ def test_unknown_label_is_reported_and_row_kept(parse_text):
     assert any("nr_foo" in w for w in t.meta.warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the fast label match compares only length and 4 bytes, so an "
-                   "unknown label `older=3` where `order` is expected is stored as order=3")
 def test_unknown_label_that_looks_like_the_expected_one(parse_text):
     t = parse_text("  k-1 [000] .... 1.000001: mm_vmscan_kswapd_wake: nid=0 older=3\n")
     r = rows(t, "mm_vmscan_kswapd_wake")[0]

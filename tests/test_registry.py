@@ -158,9 +158,6 @@ def test_events_lists_every_event():
     assert "mm_vmscan_write_folio" in proc.stdout  # shown as "also printed as"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `reclaimctl events` piped (not a terminal, no COLUMNS) renders an "
-                   "80-column rich table that cuts 27 event names with '…' (e.g. mm_vmscan_kswapd_sl…), so "
-                   "`reclaimctl events | grep NAME` misses them")
 def test_events_lists_every_event_in_a_pipe():
     proc = run_cli("events", env={"COLUMNS": None, "LINES": None})
     assert proc.returncode == 0, proc.stderr

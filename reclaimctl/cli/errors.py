@@ -25,6 +25,10 @@ def run(cli: click.Group) -> None:
     except click.exceptions.Abort:
         click.echo("reclaimctl: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # one line, with where to look
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        click.echo(f"reclaimctl: error: {exc.format_message()}{where}".replace("\n", " "), err=True)
+        sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

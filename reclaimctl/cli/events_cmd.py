@@ -12,13 +12,13 @@ from .errors import UserError
 def events(name: str | None) -> None:
     """List the events the registry knows; with NAME, show its columns and its formats by kernel."""
     import pyarrow as pa
-    from rich.console import Console
     from rich.table import Table
 
     from ..events import REGISTRY
     from ..events.schema import HEADER_COLUMNS, format_version
+    from ..report import make_console
 
-    con = Console()
+    con = make_console()
     if name is None:
         t = Table(show_edge=False)
         for col in ("event", "subsystem", "also printed as", "what"):

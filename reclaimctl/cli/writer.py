@@ -7,17 +7,27 @@ import os
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..events.tables import META_FILE
+
 
 class TableWriter:
+    """Writes into ``out_dir``, first removing the Parquet files and meta.json an earlier parse
+    left there (other files are not touched)."""
+
     def __init__(self, out_dir: str, append: bool = False) -> None:
         os.makedirs(out_dir, exist_ok=True)
         self.out_dir = out_dir
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._existing: dict[str, pa.Table] = {}
-        if append:  # a second file of the same sample: keep what the first one wrote
-            for f in os.listdir(out_dir):
-                if f.endswith(".parquet"):
-                    self._existing[f[:-8]] = pq.read_table(os.path.join(out_dir, f))
+        for f in os.listdir(out_dir):
+            path = os.path.join(out_dir, f)
+            if f.endswith(".parquet"):
+                if append:  # a second file of the same sample: keep what the first one wrote
+                    self._existing[f[:-8]] = pq.read_table(path)
+                else:  # the tables of an earlier parse into this directory
+                    os.remove(path)
+            elif f == META_FILE and not append:
+                os.remove(path)
 
     def write(self, batches: dict[str, pa.RecordBatch]) -> None:
         for name, batch in batches.items():

@@ -72,7 +72,7 @@ def _hexval(c: int) -> int:
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
 def fasthash(buf, s, e):
-    """64-bit hash of _b(buf, s:e), eight bytes a step (tables.fasthash is its Python twin)."""
+    """64-bit hash of buf[s:e], eight bytes a step (tables.fasthash is its Python twin)."""
     h = FNV_OFFSET ^ np.uint64(e - s)
     i = s
     while i + 8 <= e:
@@ -91,7 +91,7 @@ def fasthash(buf, s, e):
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
 def intern(buf, s, e, it_hash, it_id, str_pos, state):
-    """Id of the string _b(buf, s:e) in this chunk's table; -1 when the table is full."""
+    """Id of the string buf[s:e] in this chunk's table; -1 when the table is full."""
     h = fasthash(buf, s, e)
     if h == 0:
         h = np.uint64(1)
@@ -198,7 +198,7 @@ def store_value(buf, s, e, typ, row, slot, vals, it_hash, it_id, str_pos, state)
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _label_at(buf, p, e, ev, j, lab_bytes, lab_len):
-    """End of label j of event ev if _b(buf, p:) starts with it at a label boundary, else -1."""
+    """End of label j of event ev if buf[p:] starts with it at a label boundary, else -1."""
     n = lab_len[ev, j]
     if e - p < n:
         return -1
@@ -212,21 +212,12 @@ def _label_at(buf, p, e, ev, j, lab_bytes, lab_len):
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
-def match_label(buf, p, e, ev, j_exp, lab_bytes, lab_len, lab_full, n_lab):
-    """(label index, end) of the label at _b(buf, p:), trying the expected next label first."""
+def match_label(buf, p, e, ev, j_exp, lab_bytes, lab_len, n_lab):
+    """(label index, end) of the label at buf[p:], trying the expected next label first."""
     if j_exp < n_lab[ev]:
-        n = lab_len[ev, j_exp]
-        q = p + n
-        # the expected label: length and four bytes decide (tables.py checks they tell the
-        # event's labels apart, else lab_full asks for a full compare)
-        if (q <= e and _b(buf, p) == lab_bytes[ev, j_exp, 0] and _b(buf, q - 1) == lab_bytes[ev, j_exp, n - 1]
-                and _b(buf, q - 2) == lab_bytes[ev, j_exp, n - 2] and _b(buf, p + n // 2) == lab_bytes[ev, j_exp, n // 2]
-                and (q == e or _b(buf, q) == 61 or _ws(_b(buf, q)) or _b(buf, q - 1) == 58)):
-            if lab_full[ev, j_exp] == 0:
-                return j_exp, q
-            q = _label_at(buf, p, e, ev, j_exp, lab_bytes, lab_len)
-            if q >= 0:
-                return j_exp, q
+        q = _label_at(buf, p, e, ev, j_exp, lab_bytes, lab_len)
+        if q >= 0:
+            return j_exp, q
     c = _b(buf, p)
     for j in range(n_lab[ev]):
         if j != j_exp and lab_bytes[ev, j, 0] == c:
@@ -254,9 +245,9 @@ def note_unknown_label(buf, s, e, ev, unk):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_full, lab_slot, lab_type, lab_greedy,
+def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_slot, lab_type, lab_greedy,
                   n_lab, pos_slot, pos_type, n_pos, it_hash, it_id, str_pos, state, unk):
-    """Parse the labels of event ``ev`` in _b(buf, p:e) into vals[row].
+    """Parse the labels of event ``ev`` in buf[p:e] into vals[row].
 
     Returns (code, label mask, aux): code 0 ok, M_* for a malformed line, 99 intern table full.
     A label is followed by ``=value`` (``nid=0``), by a space and a value (prose:
@@ -302,7 +293,7 @@ def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_fu
             p += 1
         if p >= e:
             break
-        j, q = match_label(buf, p, e, ev, j_exp, lab_bytes, lab_len, lab_full, n_lab)
+        j, q = match_label(buf, p, e, ev, j_exp, lab_bytes, lab_len, n_lab)
         if j < 0:  # a label the registry does not know, or a stray word
             ts = p
             has_eq = False
@@ -418,7 +409,7 @@ def find_newline(buf, w64, pos, n):
 
 @njit(cache=True, nogil=True, _nrt=False)
 def lookup_event(buf, s, e, ev_hash, ev_idx, ev_name, ev_name_len):
-    """Event id of the name _b(buf, s:e), or -1."""
+    """Event id of the name buf[s:e], or -1."""
     h = fasthash(buf, s, e)
     m = ev_hash.shape[0] - 1
     i = np.int64(h & np.uint64(m))
@@ -660,11 +651,11 @@ def _remember_mask(mask, ev, seen, n_seen):
 
 @njit(cache=True, nogil=True, _nrt=False)
 def parse_chunk(buf, w64, n, start, final, lits, lit_len,
-                ev_hash, ev_idx, ev_name, ev_name_len, lab_bytes, lab_len, lab_full, lab_slot, lab_type, lab_greedy, n_lab,
+                ev_hash, ev_idx, ev_name, ev_name_len, lab_bytes, lab_len, lab_slot, lab_type, lab_greedy, n_lab,
                 pos_slot, pos_type, n_pos, n_slot, var_mask, n_var,
                 row_i32, row_i64, vals, counters, mal, lost_cpu, unk, seen, n_seen, incomplete,
                 it_hash, it_id, str_pos, state):
-    """Parse _b(buf, start:n).  Returns (status, stop offset, rows, lines)."""
+    """Parse buf[start:n].  Returns (status, stop offset, rows, lines)."""
     pos = start
     row = 0
     line = 0
@@ -741,7 +732,7 @@ def parse_chunk(buf, w64, n, start, final, lits, lit_len,
                 continue
             for k in range(n_slot[ev]):
                 vals[row, k] = MISSING
-            code, mask, aux = parse_payload(buf, pay, e, ev, row, vals, True, lab_bytes, lab_len, lab_full, lab_slot, lab_type,
+            code, mask, aux = parse_payload(buf, pay, e, ev, row, vals, True, lab_bytes, lab_len, lab_slot, lab_type,
                                             lab_greedy, n_lab, pos_slot, pos_type, n_pos,
                                             it_hash, it_id, str_pos, state, unk)
             if code == 99:
@@ -768,10 +759,16 @@ def parse_chunk(buf, w64, n, start, final, lits, lit_len,
             row += 1
             pos = nxt
             continue
-        # no header: continuation of a wrapped line, a known non-event line, or malformed
+        # no header: a known non-event line, the continuation of a wrapped line, or malformed
+        kind, nlost = classify_other(buf, p, e, p > ls, lits, lit_len, lost_cpu)
+        if kind >= 0:
+            counters[kind] += 1
+            counters[C_LOST_EVENTS] += nlost
+            pos = nxt
+            continue
         if pending >= 0:
             ev = row_i32[pending, R_EV]
-            code, mask, aux = parse_payload(buf, p, e, ev, pending, vals, False, lab_bytes, lab_len, lab_full, lab_slot, lab_type,
+            code, mask, aux = parse_payload(buf, p, e, ev, pending, vals, False, lab_bytes, lab_len, lab_slot, lab_type,
                                             lab_greedy, n_lab, pos_slot, pos_type, n_pos,
                                             it_hash, it_id, str_pos, state, unk)
             if code == 99:
@@ -785,13 +782,8 @@ def parse_chunk(buf, w64, n, start, final, lits, lit_len,
                     pending = -1
                 pos = nxt
                 continue
-        kind, nlost = classify_other(buf, p, e, p > ls, lits, lit_len, lost_cpu)
-        if kind >= 0:
-            counters[kind] += 1
-            counters[C_LOST_EVENTS] += nlost
-        else:
-            nmal = _record_malformed(mal, nmal, line, ls, e, M_NO_HEADER, 0)
-            counters[C_MALFORMED] += 1
+        nmal = _record_malformed(mal, nmal, line, ls, e, M_NO_HEADER, 0)
+        counters[C_MALFORMED] += 1
         pos = nxt
     if status == S_DONE and pending >= 0:
         counters[C_INCOMPLETE] += 1

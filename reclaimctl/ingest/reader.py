@@ -4,6 +4,7 @@ keeping the line accounting and metadata."""
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 from collections import Counter, deque
@@ -26,6 +27,36 @@ from .stap import parse_stap
 CHUNK_BYTES = 16 << 20
 LIVE_BLOCK = 1 << 20  # a live stream (pipe) is parsed in blocks of about this size
 NON_EVENT_KINDS = ("blank", "comment", "header", "callchain", "stacktrace", "lost_marker", "continuation")
+
+
+_HEADER = re.compile(rb"\[\d+\]\s+(?:\S{1,8}\s+)?\d+(?:\.\d+)?:\s")
+
+
+def _cut(buf: bytearray, filled: int) -> int:
+    """Where a block ends: before its last event line, so that the lines a mail client wrapped off
+    that event (which may still be to come) are parsed with it in the next block; after the last
+    whole line when no event line is among the last few."""
+    end = buf.rfind(b"\n", 0, filled) + 1
+    if end == 0:
+        return 0
+    lo = max(0, end - 8192)
+    pos = end - 1
+    for _ in range(8):
+        s = buf.rfind(b"\n", lo, pos) + 1
+        if _HEADER.search(bytes(buf[s : min(s + 200, pos)])) is not None:
+            return s if s > 0 else end
+        if s <= lo:
+            break
+        pos = s - 1
+    return end
+
+
+def _normalize_spaces(buf: bytearray, n: int) -> None:
+    """A no-break space (U+00A0, from HTML-mail pastes) becomes two plain spaces, in place."""
+    i = buf.find(b"\xc2\xa0", 0, n)
+    while i >= 0:
+        buf[i : i + 2] = b"  "
+        i = buf.find(b"\xc2\xa0", i + 2, n)
 
 
 class ParseError(Exception):
@@ -151,13 +182,7 @@ class TraceReader:
         buf, filled = first, n
         while True:
             eof = self._eof or (filled < len(buf) and not opened.live) or (opened.live and filled == 0)
-            if not eof:
-                if filled == len(buf) or opened.live:
-                    cut = buf.rfind(b"\n", 0, filled) + 1
-                else:
-                    cut = filled
-            else:
-                cut = filled
+            cut = filled if eof else _cut(buf, filled)
             if not eof and cut == 0 and filled == len(buf):  # one line longer than the block: grow
                 bigger = bytearray(len(buf) * 2)
                 bigger[:filled] = buf[:filled]
@@ -166,6 +191,7 @@ class TraceReader:
                 continue
             self.bytes_read += cut
             if cut:
+                _normalize_spaces(buf, cut)
                 yield np.frombuffer(buf, np.uint8), cut, eof
             if eof:
                 return
@@ -190,15 +216,15 @@ class TraceReader:
             while not self._eof:
                 self._in_read = True
                 try:
-                    k = read_into(opened.stream, view[got:], opened.live)
+                    k, error = read_into(opened.stream, view[got:], opened.live, opened.compression is not None)
                 finally:
                     self._in_read = False
                 got += k
+                if error:
+                    self.meta.warnings.append(f"{opened.name}: {error}; parsed what came before")
+                    break
                 if not opened.live or k == 0 or got >= min(LIVE_BLOCK, len(view)):
                     return got
-            return got
-        except SourceError as exc:
-            self.meta.warnings.append(f"{opened.name}: {exc}; parsed what came before")
         except KeyboardInterrupt:  # raised by _sigint's handler while blocked in a read
             pass
         self._eof = True
@@ -211,7 +237,7 @@ class TraceReader:
             parser = getattr(local, "parser", None)
             if parser is None:
                 parser = local.parser = ChunkParser()
-            return parser.parse(buf, length, final, 0)
+            return parser.parse(buf, length, final)
 
         pending: deque[Future[list[ChunkResult]]] = deque()
         with ThreadPoolExecutor(self.workers) as pool:

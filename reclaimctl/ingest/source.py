@@ -6,7 +6,9 @@ import gzip
 import io
 import lzma
 import os
+import stat
 import sys
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -59,6 +61,10 @@ def open_source(path: str) -> Opened:
         raw = open(path, "rb", buffering=0)  # noqa: SIM115 - the caller owns the stream
     except OSError as exc:
         raise SourceError(f"{path}: cannot open: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(raw.fileno()).st_mode):  # a FIFO, <(zcat x.gz), /dev/stdin
+        buffered = io.BufferedReader(raw, 1 << 20)
+        comp = next((c for m, c in _MAGIC if buffered.peek(8)[:8].startswith(m)), None)
+        return Opened(_wrap(buffered, comp), path, comp, None, False, comp is None)
     head = raw.read(8)
     raw.seek(0)
     comp = next((c for m, c in _MAGIC if head.startswith(m)), None)
@@ -74,23 +80,28 @@ def _has_fileno(raw: object) -> bool:
         return False
 
 
-def read_into(stream: BinaryIO, view: memoryview, live: bool) -> int:
-    """Fill ``view`` as far as the stream allows; a live stream returns what one read gives."""
+def read_into(stream: BinaryIO, view: memoryview, live: bool, piecewise: bool = False) -> tuple[int, str | None]:
+    """Fill ``view`` as far as the stream allows; a live stream returns what one read gives.
+
+    Returns (bytes read, None) or, when compressed data turns out damaged, the bytes that were
+    decompressed before the damage and the error.  ``piecewise`` (compressed input) reads one
+    decompressed piece at a time so that a damaged stream loses nothing that came before."""
     got = 0
     n = len(view)
-    read = stream.readinto1 if live and hasattr(stream, "readinto1") else stream.readinto  # type: ignore[attr-defined]
+    one = (live or piecewise) and hasattr(stream, "readinto1")
+    read = stream.readinto1 if one else stream.readinto  # type: ignore[attr-defined]
     while got < n:
         try:
             k = read(view[got:])
-        except (EOFError, lzma.LZMAError, OSError) as exc:
-            raise SourceError(f"compressed data is damaged: {exc}") from None
+        except (EOFError, lzma.LZMAError, OSError, zlib.error) as exc:
+            return got, f"compressed data is damaged: {exc}"
         except Exception as exc:  # zstandard raises its own ZstdError
             if type(exc).__name__ == "ZstdError":
-                raise SourceError(f"compressed data is damaged: {exc}") from None
+                return got, f"compressed data is damaged: {exc}"
             raise
         if not k:
             break
         got += k
         if live:
             break
-    return got
+    return got, None

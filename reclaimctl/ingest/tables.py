@@ -42,12 +42,6 @@ def fasthash(data: bytes) -> int:
     return h
 
 
-def _signature(b: bytes) -> tuple[int, ...]:
-    """What the hot loop's fast path compares of an expected label (kernel.match_label)."""
-    n = len(b)
-    return (n, b[0], b[n // 2], b[n - 2] if n > 1 else -1, b[n - 1])
-
-
 def label_order(ev: Event) -> list[str]:
     """Labels in the print order of the newest format first (the parser tries the next one in
     this order before searching), then labels only older formats print."""
@@ -68,7 +62,6 @@ class Compiled:
     ev_name_len: np.ndarray
     lab_bytes: np.ndarray
     lab_len: np.ndarray
-    lab_full: np.ndarray
     lab_slot: np.ndarray
     lab_type: np.ndarray
     lab_greedy: np.ndarray
@@ -86,7 +79,7 @@ class Compiled:
     def args(self) -> tuple[np.ndarray, ...]:
         return (
             self.lits, self.lit_len, self.ev_hash, self.ev_idx, self.ev_name, self.ev_name_len,
-            self.lab_bytes, self.lab_len, self.lab_full, self.lab_slot, self.lab_type,
+            self.lab_bytes, self.lab_len, self.lab_slot, self.lab_type,
             self.lab_greedy, self.n_lab, self.pos_slot, self.pos_type, self.n_pos, self.n_slot,
             self.var_mask, self.n_var,
         )
@@ -104,7 +97,6 @@ def compile_registry() -> Compiled:
     n = len(events)
     lab_bytes = np.zeros((n, MAX_LABELS, LABEL_WIDTH), np.uint8)
     lab_len = np.zeros((n, MAX_LABELS), np.int32)
-    lab_full = np.zeros((n, MAX_LABELS), np.int32)
     lab_slot = np.zeros((n, MAX_LABELS), np.int32)
     lab_type = np.zeros((n, MAX_LABELS), np.int32)
     lab_greedy = np.zeros((n, MAX_LABELS), np.int32)
@@ -132,9 +124,6 @@ def compile_registry() -> Compiled:
             lab_type[i, j] = TYPE_CODES[ev.fields[slot].type]
             lab_greedy[i, j] = _greedy(ev, lab)
         n_lab[i] = len(order)
-        sigs = [_signature(lab.encode()) for lab in order]
-        for j, sig in enumerate(sigs):
-            lab_full[i, j] = sigs.count(sig) > 1
         pos = [k for k, f in enumerate(ev.fields) if f.positional]
         for k, slot in enumerate(pos):
             pos_slot[i, k] = slot
@@ -175,6 +164,6 @@ def compile_registry() -> Compiled:
         lits[k, : len(b)] = np.frombuffer(b, np.uint8)
         lit_len[k] = len(b)
     return Compiled(
-        events, tuple(labels), ev_hash, ev_idx, ev_name, ev_name_len, lab_bytes, lab_len, lab_full, lab_slot, lab_type, lab_greedy, n_lab,
+        events, tuple(labels), ev_hash, ev_idx, ev_name, ev_name_len, lab_bytes, lab_len, lab_slot, lab_type, lab_greedy, n_lab,
         pos_slot, pos_type, n_pos, n_slot, var_mask, n_var, lits, lit_len, int(n_slot.max()),
     )

@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..events.tables import TraceMeta
+from . import make_console
 
 
 def _seconds(ns: int | None) -> str:
@@ -14,7 +15,7 @@ def _seconds(ns: int | None) -> str:
 
 
 def print_parse_summary(meta: TraceMeta, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or make_console()
     lines = meta.lines
     span = (meta.last_ns - meta.first_ns) / 1e9 if meta.first_ns is not None and meta.last_ns is not None else None
     con.print(f"[bold]{escape(meta.source)}[/bold]  format [cyan]{meta.format or '-'}[/cyan]"
