@@ -37,7 +37,7 @@ def read(
         for name, batch in batches.items():
             parts[name].append(batch)
     tables = {
-        name: pa.Table.from_batches(bs, schema=_schema(name)).unify_dictionaries()
+        name: pa.Table.from_batches(bs, schema=_schema(name))
         for name, bs in sorted(parts.items())
     }
     return EventTables(tables, reader.meta)

@@ -60,19 +60,18 @@ class ChunkParser:
         self.str_pos = np.zeros((strings, 2), np.int64)
         self.n_ev = n_ev
 
-    def parse(self, buf: np.ndarray, n: int, final: bool) -> list[ChunkResult]:
-        """Parse buf[:n] (whole lines, unless ``final``); one result per internal pass.
-
-        Line numbers in a result count from the start of its pass: the caller adds the lines of
-        everything before it."""
+    def parse(self, buf: np.ndarray, n: int, final: bool, line_base: int = 0) -> list[ChunkResult]:
+        """Parse buf[:n] (whole lines, unless ``final``), whose first line is line ``line_base + 1``
+        of the source; one result per internal pass."""
         out: list[ChunkResult] = []
         start = 0
         while True:
-            res, stop, status = self._pass(buf, n, start, final, 0)
+            res, stop, status = self._pass(buf, n, start, final, line_base)
             if status == K.S_INTERN_FULL:
                 self._alloc(self.rows, self.strings * 4)
                 continue
             out.append(res)
+            line_base += res.lines
             if status == K.S_DONE:
                 return out
             start = stop

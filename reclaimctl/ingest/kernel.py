@@ -887,3 +887,23 @@ def row_stats(row_i32, row_i64, nrows, cpu_seen, task_keys, task_counts, out):
     out[1] = hi
     out[2] = ntask
     return True
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def count_newlines(buf, w64, n):
+    """Number of "\\n" in buf[:n], eight bytes a step (the line numbers of the next block start
+    after them, so a block can be parsed with its absolute line numbers on any thread)."""
+    total = 0
+    nw = n >> 3
+    nl = np.uint64(0x0A0A0A0A0A0A0A0A)
+    low7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+    ones = np.uint64(0x0101010101010101)
+    for k in range(nw):
+        v = w64[np.uint64(k)] ^ nl
+        # a byte of v is zero iff the high bit of ((v & 0x7f..) + 0x7f..) | v is clear
+        t = ~(((v & low7) + low7) | v | low7)
+        total += np.int64(((t >> np.uint64(7)) * ones) >> np.uint64(56))
+    for i in range(nw << 3, n):
+        if _b(buf, i) == 10:
+            total += 1
+    return total

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..events import OTHER, REGISTRY, infer_kernel
 from ..events.tables import TraceMeta
@@ -53,6 +52,8 @@ def _cut(buf: bytearray, filled: int) -> int:
 
 def _normalize_spaces(buf: bytearray, n: int) -> None:
     """A no-break space (U+00A0, from HTML-mail pastes) becomes two plain spaces, in place."""
+    if buf.find(b"\xa0", 0, n) < 0:  # one-byte search (memchr) first: the usual case has none
+        return
     i = buf.find(b"\xc2\xa0", 0, n)
     while i >= 0:
         buf[i : i + 2] = b"  "
@@ -119,6 +120,7 @@ class TraceReader:
         self._finished = False
         self._eof = False
         self._in_read = False
+        self._free: list[bytearray] = []  # block buffers the workers are done with
         self.interrupted = False
 
     # ------------------------------------------------------------------ reading
@@ -195,8 +197,8 @@ class TraceReader:
                 yield np.frombuffer(buf, np.uint8), cut, eof
             if eof:
                 return
-            nxt = bytearray(max(self.chunk_bytes, filled - cut + (1 << 20)))
             rest = filled - cut
+            nxt = self._buffer(max(self.chunk_bytes, rest + (1 << 20)))
             nxt[:rest] = buf[cut:filled]
             got = self._read(opened, memoryview(nxt)[rest:])
             if got == 0 and (opened.live or self._eof):
@@ -205,6 +207,14 @@ class TraceReader:
                     yield np.frombuffer(nxt, np.uint8), rest, True
                 return
             buf, filled = nxt, rest + got
+
+    def _buffer(self, size: int) -> bytearray:
+        """A block buffer: one a worker has finished with, or a new one."""
+        while self._free:
+            buf = self._free.pop()
+            if len(buf) >= size:
+                return buf
+        return bytearray(size)
 
     def _read(self, opened, view: memoryview) -> int:
         """Fill the view; a live stream is read until LIVE_BLOCK bytes or end of input.
@@ -233,16 +243,21 @@ class TraceReader:
     def _text(self, opened, first: bytearray, n: int) -> Iterator[dict[str, pa.RecordBatch]]:
         local = threading.local()
 
-        def work(buf: np.ndarray, length: int, final: bool) -> list[ChunkResult]:
+        def work(buf: np.ndarray, length: int, final: bool, base: int) -> list[ChunkResult]:
             parser = getattr(local, "parser", None)
             if parser is None:
                 parser = local.parser = ChunkParser()
-            return parser.parse(buf, length, final)
+            try:
+                return parser.parse(buf, length, final, base)
+            finally:
+                self._free.append(buf.base.obj)  # the block's bytearray is no longer needed
 
         pending: deque[Future[list[ChunkResult]]] = deque()
+        base = 0
         with ThreadPoolExecutor(self.workers) as pool:
             for buf, length, final in self._blocks(opened, first, n):
-                pending.append(pool.submit(work, buf, length, final))
+                pending.append(pool.submit(work, buf, length, final, base))
+                base += K.count_newlines(buf, buf[: len(buf) // 8 * 8].view(np.uint64), length)
                 while len(pending) > self.workers:
                     yield from self._collect(self._result(pending.popleft()))
             while pending:
@@ -255,17 +270,14 @@ class TraceReader:
     def _stap(self, opened, first: bytearray, n: int) -> Iterator[dict[str, pa.RecordBatch]]:
         for buf, length, _final in self._blocks(opened, first, n):
             text = bytes(buf[:length]).decode("utf-8", "replace")
-            yield from self._collect([parse_stap(text, 0)])
+            yield from self._collect([parse_stap(text, self._lines)])
 
     # ------------------------------------------------------------------ accounting
 
     def _collect(self, results: list[ChunkResult]) -> Iterator[dict[str, pa.RecordBatch]]:
         for res in results:
-            base = self._lines
             self._lines += res.lines
             self._counters += res.counters
-            for m in res.malformed:
-                m.line += base
             if self.strict and res.malformed:
                 m = res.malformed[0]
                 raise ParseError(f"{self.meta.source}:{m.line}: {m.reason}, got {m.text.strip()!r}")
@@ -284,9 +296,6 @@ class TraceReader:
                 self.meta.last_ns = hi if self.meta.last_ns is None else max(self.meta.last_ns, hi)
             out: dict[str, pa.RecordBatch] = {}
             for name, batch in res.batches.items():
-                if base:
-                    i = batch.schema.get_field_index("line")
-                    batch = batch.set_column(i, "line", pc.add(batch.column(i), base))
                 self._rows[name] += batch.num_rows
                 if self.events is None or name in self.events:
                     out[name] = batch
