@@ -890,20 +890,31 @@ def row_stats(row_i32, row_i64, nrows, cpu_seen, task_keys, task_counts, out):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def count_newlines(buf, w64, n):
-    """Number of "\\n" in buf[:n], eight bytes a step (the line numbers of the next block start
-    after them, so a block can be parsed with its absolute line numbers on any thread)."""
+def scan_block(buf, w64, n):
+    """(number of "\n", whether a 0xA0 byte occurs) in buf[:n], eight bytes a step.
+
+    The line count lets the next block be numbered before this one is parsed (so blocks are
+    parsed on any thread); 0xA0 is the second byte of a no-break space from HTML-mail pastes."""
     total = 0
+    a0 = np.uint64(0)
     nw = n >> 3
     nl = np.uint64(0x0A0A0A0A0A0A0A0A)
+    nb = np.uint64(0xA0A0A0A0A0A0A0A0)
     low7 = np.uint64(0x7F7F7F7F7F7F7F7F)
     ones = np.uint64(0x0101010101010101)
     for k in range(nw):
-        v = w64[np.uint64(k)] ^ nl
+        w = w64[np.uint64(k)]
+        v = w ^ nl
         # a byte of v is zero iff the high bit of ((v & 0x7f..) + 0x7f..) | v is clear
         t = ~(((v & low7) + low7) | v | low7)
         total += np.int64(((t >> np.uint64(7)) * ones) >> np.uint64(56))
+        u = w ^ nb
+        a0 |= ~(((u & low7) + low7) | u | low7)
+    has_a0 = a0 != 0
     for i in range(nw << 3, n):
-        if _b(buf, i) == 10:
+        c = _b(buf, i)
+        if c == 10:
             total += 1
-    return total
+        elif c == 0xA0:
+            has_a0 = True
+    return total, has_a0

@@ -52,8 +52,6 @@ def _cut(buf: bytearray, filled: int) -> int:
 
 def _normalize_spaces(buf: bytearray, n: int) -> None:
     """A no-break space (U+00A0, from HTML-mail pastes) becomes two plain spaces, in place."""
-    if buf.find(b"\xa0", 0, n) < 0:  # one-byte search (memchr) first: the usual case has none
-        return
     i = buf.find(b"\xc2\xa0", 0, n)
     while i >= 0:
         buf[i : i + 2] = b"  "
@@ -121,6 +119,7 @@ class TraceReader:
         self._eof = False
         self._in_read = False
         self._free: list[bytearray] = []  # block buffers the workers are done with
+        self._block_lines = 0  # newlines in the block _blocks yielded last
         self.interrupted = False
 
     # ------------------------------------------------------------------ reading
@@ -193,8 +192,12 @@ class TraceReader:
                 continue
             self.bytes_read += cut
             if cut:
-                _normalize_spaces(buf, cut)
-                yield np.frombuffer(buf, np.uint8), cut, eof
+                arr = np.frombuffer(buf, np.uint8)
+                newlines, has_a0 = K.scan_block(arr, arr[: len(arr) // 8 * 8].view(np.uint64), cut)
+                if has_a0:
+                    _normalize_spaces(buf, cut)
+                self._block_lines = newlines
+                yield arr, cut, eof
             if eof:
                 return
             rest = filled - cut
@@ -257,7 +260,7 @@ class TraceReader:
         with ThreadPoolExecutor(self.workers) as pool:
             for buf, length, final in self._blocks(opened, first, n):
                 pending.append(pool.submit(work, buf, length, final, base))
-                base += K.count_newlines(buf, buf[: len(buf) // 8 * 8].view(np.uint64), length)
+                base += self._block_lines
                 while len(pending) > self.workers:
                     yield from self._collect(self._result(pending.popleft()))
             while pending:
