@@ -149,59 +149,44 @@ class ChunkParser:
         t = self.tables
         n_ev = self.n_ev
         ev = self.row_i32[:nrows, K.R_EV]
-        counts = np.bincount(np.where(ev >= 0, ev, n_ev), minlength=n_ev + 1)
+        counts = np.bincount(np.where(ev >= 0, ev, n_ev), minlength=n_ev + 1).astype(np.int64)
         offsets = np.zeros(n_ev + 2, np.int64)
         np.cumsum(counts, out=offsets[1:])
-        hdr32 = np.empty((5, nrows), np.int32)
-        hdr64 = np.empty((4, nrows), np.int64)
-        cols = np.empty((self.vals.shape[1], nrows), np.int64)
+        sizes = counts[:, None] * t.kind_n  # cells of each kind per event
+        starts = np.zeros((n_ev + 1, 3), np.int64)
+        np.cumsum(sizes[:-1], axis=0, out=starts[1:])
+        keep64 = np.empty((2, nrows), np.int64)
+        keep32 = np.empty((3, nrows), np.int32)
+        tmp = np.empty((4, nrows), np.int64)
+        flats = (
+            np.empty(int(sizes[:, 0].sum()), np.int64),
+            np.empty(int(sizes[:, 1].sum()), np.int32),
+            np.empty(int(sizes[:, 2].sum()), np.int64),
+        )
         nulls = np.zeros((n_ev + 1, self.vals.shape[1] + 2), np.int64)
-        K.scatter(self.row_i32, self.row_i64, self.vals, nrows, n_ev, t.n_slot, offsets,
-                  np.zeros(n_ev + 1, np.int64), hdr32, hdr64, cols, nulls)
+        K.scatter(self.row_i32, self.row_i64, self.vals, nrows, offsets, counts, np.zeros(n_ev + 1, np.int64),
+                  t.slot_n, t.slot_kind, t.slot_pos, starts[:, 0].copy(), starts[:, 1].copy(), starts[:, 2].copy(),
+                  keep64, keep32, tmp, *flats, nulls)
         if line_base:
-            hdr64[1] += line_base
+            keep64[1] += line_base
         out: dict[str, pa.RecordBatch] = {}
         for k in np.flatnonzero(counts).tolist():
-            sl = slice(int(offsets[k]), int(offsets[k + 1]))
-            head = self._header(hdr32, hdr64, sl, nulls[k], strs)
+            lo, hi = int(offsets[k]), int(offsets[k + 1])
+            c = hi - lo
+
+            def column(slot: int, k: int = k, c: int = c) -> np.ndarray:
+                kind = int(t.slot_kind[k, slot])
+                at = int(starts[k, kind]) + int(t.slot_pos[k, slot]) * c
+                return flats[kind][at : at + c]
+
+            head = _header(keep64[:, lo:hi], keep32[:, lo:hi], tmp[:, lo:hi], nulls[k], strs)
             if k == n_ev:
-                out[OTHER] = self._other_batch(buf, head, hdr64, cols, sl, strs)
+                out[OTHER] = _other_batch(buf, head, column(0), tmp[2, lo:hi], tmp[3, lo:hi], strs)
             else:
-                out[t.events[k].name] = self._event_batch(t.events[k], head, cols, sl, nulls[k], strs)
+                event = t.events[k]
+                cols = [column(s) for s in range(len(event.fields))]
+                out[event.name] = _event_batch(event, head, cols, nulls[k], strs)
         return out
-
-    @staticmethod
-    def _header(hdr32: np.ndarray, hdr64: np.ndarray, sl: slice, nulls: np.ndarray, strs: np.ndarray) -> list[pa.Array]:
-        tgid = hdr32[2, sl]
-        return [
-            pa.array(hdr64[0, sl]),
-            pa.array(hdr32[0, sl]),
-            pa.array(hdr32[1, sl]),
-            pa.array(tgid, mask=tgid == K.MISSING32) if nulls[-1] else pa.array(tgid),
-            _dict_column(hdr32[3, sl], strs),
-            _dict_column(hdr32[4, sl], strs),
-            pa.array(hdr64[1, sl]),
-        ]
-
-    @staticmethod
-    def _event_batch(event: Event, head: list[pa.Array], cols: np.ndarray, sl: slice, nulls: np.ndarray,
-                     strs: np.ndarray) -> pa.RecordBatch:
-        fields: dict[str, pa.Array] = {}
-        for k, f in enumerate(event.fields):
-            fields[f.name] = _typed_column(cols[k, sl], f.type, strs, bool(nulls[k]))
-        for name in event.decoders:
-            fields.update(DECODERS[name](fields))
-        arrays = head + [fields[f.name] for f in event.fields] + [fields[d.name] for d in event.derived]
-        return pa.RecordBatch.from_arrays(arrays, schema=event.schema())
-
-    @staticmethod
-    def _other_batch(buf: np.ndarray, head: list[pa.Array], hdr64: np.ndarray, cols: np.ndarray, sl: slice,
-                     strs: np.ndarray) -> pa.RecordBatch:
-        names = cols[0, sl]
-        all_strs = np.append(strs, "function")
-        event_col = _dict_column(np.where(names == K.EV_FUNCTION, len(strs), names), all_strs)
-        payload = _gather_strings(buf, hdr64[2, sl], hdr64[3, sl])
-        return pa.RecordBatch.from_arrays(head + [event_col, payload], schema=other_schema())
 
     def _malformed(self, buf: np.ndarray, mal: np.ndarray, nmal: int, line_base: int) -> list[Malformed]:
         out = []
@@ -218,6 +203,38 @@ class ChunkParser:
                 label = bytes(buf[s:end]).decode("utf-8", "replace")
                 out[(self.tables.events[e].name, label)] = count
         return out
+
+
+def _header(keep64: np.ndarray, keep32: np.ndarray, tmp: np.ndarray, nulls: np.ndarray,
+            strs: np.ndarray) -> list[pa.Array]:
+    tgid = keep32[2]
+    return [
+        pa.array(keep64[0]),
+        pa.array(keep32[0]),
+        pa.array(keep32[1]),
+        pa.array(tgid, mask=tgid == K.MISSING32) if nulls[-1] else pa.array(tgid),
+        _dict_column(tmp[0], strs),
+        _dict_column(tmp[1], strs),
+        pa.array(keep64[1]),
+    ]
+
+
+def _event_batch(event: Event, head: list[pa.Array], cols: list[np.ndarray], nulls: np.ndarray,
+                 strs: np.ndarray) -> pa.RecordBatch:
+    fields: dict[str, pa.Array] = {}
+    for k, f in enumerate(event.fields):
+        fields[f.name] = _typed_column(cols[k], f.type, strs, bool(nulls[k]))
+    for name in event.decoders:
+        fields.update(DECODERS[name](fields))
+    arrays = head + [fields[f.name] for f in event.fields] + [fields[d.name] for d in event.derived]
+    return pa.RecordBatch.from_arrays(arrays, schema=event.schema())
+
+
+def _other_batch(buf: np.ndarray, head: list[pa.Array], names: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                 strs: np.ndarray) -> pa.RecordBatch:
+    all_strs = np.append(strs, "function")
+    event_col = _dict_column(np.where(names == K.EV_FUNCTION, len(strs), names), all_strs)
+    return pa.RecordBatch.from_arrays(head + [event_col, _gather_strings(buf, starts, ends)], schema=other_schema())
 
 
 def other_schema() -> pa.Schema:
@@ -265,10 +282,10 @@ def _dict_column(ids: np.ndarray, strs: np.ndarray) -> pa.Array:
 def _typed_column(col: np.ndarray, typ: str, strs: np.ndarray, has_nulls: bool) -> pa.Array:
     if typ == STR:
         return _dict_column(col, strs)
-    arr = col.astype(np.int32) if typ == I32 else col.view(np.uint64) if typ == PTR else col
-    if has_nulls:
-        return pa.array(arr, mask=col == K.MISSING)
-    return pa.array(arr)
+    if typ == I32:
+        return pa.array(col, mask=col == K.MISSING32) if has_nulls else pa.array(col)
+    arr = col.view(np.uint64) if typ == PTR else col
+    return pa.array(arr, mask=col == K.MISSING) if has_nulls else pa.array(arr)
 
 
 def _gather_strings(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pa.Array:

@@ -812,40 +812,56 @@ def gather(buf, starts, lengths, total):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def scatter(row_i32, row_i64, vals, nrows, n_ev, n_slot, offsets, fill, hdr32, hdr64, cols, nulls):
-    """Reorder rows by event into column-major arrays so every event's columns are contiguous.
+def scatter(row_i32, row_i64, vals, nrows, offsets, counts, fill, slot_n, slot_kind, slot_pos, off64, off32, offstr,
+            keep64, keep32, tmp, flat64, flat32, flatstr, nulls):
+    """Reorder rows by event into column-major arrays, every event's columns contiguous.
 
-    Event ``k`` (unknown events: ``n_ev``) owns rows ``offsets[k]:offsets[k+1]`` of ``hdr32``
-    (cpu, pid, tgid, comm, irq), ``hdr64`` (ts, line, payload start, payload end) and ``cols``
-    (its slots).  ``nulls[k, s]`` counts missing values of slot ``s``; ``nulls[k, -1]`` and
-    ``nulls[k, -2]`` count missing tgid and irq flags.
+    Event ``k`` (unknown events: the last ``k``) owns rows ``offsets[k]:offsets[k+1]`` of
+    ``keep64`` (ts, line), ``keep32`` (cpu, pid, tgid) and ``tmp`` (comm id, irq id, payload
+    start, payload end).  Its slot of kind 0 (int64, pointers), 1 (int32) or 2 (string id) at
+    position q within its kind lands in ``flat64``/``flat32``/``flatstr`` from
+    ``offX[k] + q * counts[k]``: the flat arrays hold exactly the event columns, so the Arrow
+    arrays that wrap them keep no unused memory alive.  ``nulls[k, s]`` counts missing values of
+    slot ``s``; ``nulls[k, -1]`` and ``nulls[k, -2]`` missing tgid and irq flags.
     """
+    last = nulls.shape[1] - 1
     for r in range(nrows):
         ev = row_i32[r, R_EV]
-        k = ev if ev >= 0 else n_ev
-        i = offsets[k] + fill[k]
-        fill[k] += 1
-        hdr32[0, i] = row_i32[r, R_CPU]
-        hdr32[1, i] = row_i32[r, R_PID]
+        k = ev if ev >= 0 else offsets.shape[0] - 2
+        j = fill[k]
+        fill[k] = j + 1
+        i = offsets[k] + j
+        keep64[0, i] = row_i64[r, R_TS]
+        keep64[1, i] = row_i64[r, R_LINE]
+        keep32[0, i] = row_i32[r, R_CPU]
+        keep32[1, i] = row_i32[r, R_PID]
         t = row_i32[r, R_TGID]
-        hdr32[2, i] = t
+        keep32[2, i] = t
         if t == MISSING32:
-            nulls[k, nulls.shape[1] - 1] += 1
-        hdr32[3, i] = row_i32[r, R_COMM]
+            nulls[k, last] += 1
+        tmp[0, i] = row_i32[r, R_COMM]
         q = row_i32[r, R_IRQ]
-        hdr32[4, i] = q
+        tmp[1, i] = q
         if q < 0:
-            nulls[k, nulls.shape[1] - 2] += 1
-        hdr64[0, i] = row_i64[r, R_TS]
-        hdr64[1, i] = row_i64[r, R_LINE]
-        hdr64[2, i] = row_i64[r, R_PSTART]
-        hdr64[3, i] = row_i64[r, R_PEND]
-        m = n_slot[ev] if ev >= 0 else 1
-        for s in range(m):
+            nulls[k, last - 1] += 1
+        tmp[2, i] = row_i64[r, R_PSTART]
+        tmp[3, i] = row_i64[r, R_PEND]
+        c = counts[k]
+        for s in range(slot_n[k]):
             v = vals[r, s]
-            cols[s, i] = v
+            kind = slot_kind[k, s]
+            at = slot_pos[k, s] * c + j
             if v == MISSING:
                 nulls[k, s] += 1
+                if kind == 1:
+                    flat32[off32[k] + at] = MISSING32
+                    continue
+            if kind == 0:
+                flat64[off64[k] + at] = v
+            elif kind == 1:
+                flat32[off32[k] + at] = np.int32(v)
+            else:
+                flatstr[offstr[k] + at] = v
 
 
 @njit(cache=True, nogil=True, _nrt=False)

@@ -8,7 +8,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..events import REGISTRY, Event
-from ..events.schema import STR, TYPE_CODES
+from ..events.schema import I32, STR, TYPE_CODES
 
 MAX_LABELS = 64  # label bits in a row mask
 MAX_POS = 4
@@ -75,6 +75,11 @@ class Compiled:
     lits: np.ndarray
     lit_len: np.ndarray
     max_slots: int
+    # column layout for scatter, one row per event plus one for unknown events (a string: the name)
+    slot_n: np.ndarray
+    slot_kind: np.ndarray  # 0 int64/pointer, 1 int32, 2 string id
+    slot_pos: np.ndarray  # position among the event's slots of the same kind
+    kind_n: np.ndarray  # (events + 1, 3): slots of each kind
 
     def args(self) -> tuple[np.ndarray, ...]:
         return (
@@ -163,7 +168,21 @@ def compile_registry() -> Compiled:
         b = t.encode()
         lits[k, : len(b)] = np.frombuffer(b, np.uint8)
         lit_len[k] = len(b)
+    max_slots = int(n_slot.max())
+    slot_n = np.append(n_slot, 1).astype(np.int32)
+    slot_kind = np.zeros((n + 1, max_slots), np.int32)
+    slot_pos = np.zeros((n + 1, max_slots), np.int32)
+    kind_n = np.zeros((n + 1, 3), np.int64)
+    for i, ev in enumerate(events):
+        for sl, f in enumerate(ev.fields):
+            kind = 2 if f.type == STR else 1 if f.type == I32 else 0
+            slot_kind[i, sl] = kind
+            slot_pos[i, sl] = kind_n[i, kind]
+            kind_n[i, kind] += 1
+    slot_kind[n, 0] = 2  # an unknown event's name
+    kind_n[n, 2] = 1
     return Compiled(
         events, tuple(labels), ev_hash, ev_idx, ev_name, ev_name_len, lab_bytes, lab_len, lab_slot, lab_type, lab_greedy, n_lab,
-        pos_slot, pos_type, n_pos, n_slot, var_mask, n_var, lits, lit_len, int(n_slot.max()),
+        pos_slot, pos_type, n_pos, n_slot, var_mask, n_var, lits, lit_len, max_slots,
+        slot_n, slot_kind, slot_pos, kind_n,
     )
