@@ -60,11 +60,10 @@ class ChunkParser:
         self.str_pos = np.zeros((strings, 2), np.int64)
         self.n_ev = n_ev
 
-    def parse(self, buf: np.ndarray, n: int, final: bool, line_base: int = 0) -> list[ChunkResult]:
-        """Parse buf[:n] (whole lines, unless ``final``), whose first line is line ``line_base + 1``
-        of the source; one result per internal pass."""
+    def parse(self, buf: np.ndarray, n: int, final: bool, line_base: int = 0, start: int = 0) -> list[ChunkResult]:
+        """Parse buf[start:n] (whole lines, unless ``final``), whose first line is line
+        ``line_base + 1`` of the source; one result per internal pass."""
         out: list[ChunkResult] = []
-        start = 0
         while True:
             res, stop, status = self._pass(buf, n, start, final, line_base)
             if status == K.S_INTERN_FULL:

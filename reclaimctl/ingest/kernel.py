@@ -906,19 +906,27 @@ def row_stats(row_i32, row_i64, nrows, cpu_seen, task_keys, task_counts, out):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def scan_block(buf, w64, n):
-    """(number of "\n", whether a 0xA0 byte occurs) in buf[:n], eight bytes a step.
+def scan_block(buf, w64, start, n):
+    """(number of "\n", whether a 0xA0 byte occurs) in buf[start:n], eight bytes a step.
 
     The line count lets the next block be numbered before this one is parsed (so blocks are
     parsed on any thread); 0xA0 is the second byte of a no-break space from HTML-mail pastes."""
     total = 0
     a0 = np.uint64(0)
+    has_a0 = False
+    while start < n and (start & 7) != 0:
+        c = _b(buf, start)
+        if c == 10:
+            total += 1
+        elif c == 0xA0:
+            has_a0 = True
+        start += 1
     nw = n >> 3
     nl = np.uint64(0x0A0A0A0A0A0A0A0A)
     nb = np.uint64(0xA0A0A0A0A0A0A0A0)
     low7 = np.uint64(0x7F7F7F7F7F7F7F7F)
     ones = np.uint64(0x0101010101010101)
-    for k in range(nw):
+    for k in range(start >> 3, nw):
         w = w64[np.uint64(k)]
         v = w ^ nl
         # a byte of v is zero iff the high bit of ((v & 0x7f..) + 0x7f..) | v is clear
@@ -926,8 +934,8 @@ def scan_block(buf, w64, n):
         total += np.int64(((t >> np.uint64(7)) * ones) >> np.uint64(56))
         u = w ^ nb
         a0 |= ~(((u & low7) + low7) | u | low7)
-    has_a0 = a0 != 0
-    for i in range(nw << 3, n):
+    has_a0 = has_a0 or a0 != 0
+    for i in range(max(nw << 3, start), n):
         c = _b(buf, i)
         if c == 10:
             total += 1

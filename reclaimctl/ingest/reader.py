@@ -4,13 +4,14 @@ keeping the line accounting and metadata."""
 
 from __future__ import annotations
 
+import mmap
 import re
 import signal
 import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import numpy as np
 import pyarrow as pa
@@ -31,31 +32,56 @@ NON_EVENT_KINDS = ("blank", "comment", "header", "callchain", "stacktrace", "los
 _HEADER = re.compile(rb"\[\d+\]\s+(?:\S{1,8}\s+)?\d+(?:\.\d+)?:\s")
 
 
-def _cut(buf: bytearray, filled: int) -> int:
+def _cut(buf: bytearray | mmap.mmap, filled: int, begin: int = 0) -> int:
     """Where a block ends: before its last event line, so that the lines a mail client wrapped off
     that event (which may still be to come) are parsed with it in the next block; after the last
     whole line when no event line is among the last few."""
-    end = buf.rfind(b"\n", 0, filled) + 1
+    end = buf.rfind(b"\n", begin, filled) + 1
     if end == 0:
-        return 0
-    lo = max(0, end - 8192)
+        return begin
+    lo = max(begin, end - 8192)
     pos = end - 1
     for _ in range(8):
         s = buf.rfind(b"\n", lo, pos) + 1
         if _HEADER.search(bytes(buf[s : min(s + 200, pos)])) is not None:
-            return s if s > 0 else end
+            return s if s > begin else end
         if s <= lo:
             break
         pos = s - 1
     return end
 
 
-def _normalize_spaces(buf: bytearray, n: int) -> None:
+def _normalize_spaces(buf: bytearray | mmap.mmap, n: int, begin: int = 0) -> None:
     """A no-break space (U+00A0, from HTML-mail pastes) becomes two plain spaces, in place."""
-    i = buf.find(b"\xc2\xa0", 0, n)
+    i = buf.find(b"\xc2\xa0", begin, n)
     while i >= 0:
         buf[i : i + 2] = b"  "
         i = buf.find(b"\xc2\xa0", i + 2, n)
+
+
+def _map(opened) -> mmap.mmap | None:  # type: ignore[no-untyped-def]
+    """A private (copy-on-write) map of an uncompressed regular file, or None."""
+    if opened.compression is not None or opened.live or opened.is_stdin or not opened.size:
+        return None
+    try:
+        return mmap.mmap(opened.stream.fileno(), 0, access=mmap.ACCESS_COPY)
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _release(mm: mmap.mmap, start: int, end: int) -> None:
+    """Drop the resident pages wholly inside a parsed block (memory stays bounded)."""
+    page = mmap.PAGESIZE
+    lo = -(-start // page) * page
+    hi = end // page * page
+    if hi > lo and hasattr(mm, "madvise"):
+        with suppress(ValueError, OSError):
+            mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+
+def _unmap(mm: mmap.mmap) -> None:
+    with suppress(BufferError):  # still exported: the garbage collector closes it
+        mm.close()
 
 
 class ParseError(Exception):
@@ -193,7 +219,7 @@ class TraceReader:
             self.bytes_read += cut
             if cut:
                 arr = np.frombuffer(buf, np.uint8)
-                newlines, has_a0 = K.scan_block(arr, arr[: len(arr) // 8 * 8].view(np.uint64), cut)
+                newlines, has_a0 = K.scan_block(arr, arr[: len(arr) // 8 * 8].view(np.uint64), 0, cut)
                 if has_a0:
                     _normalize_spaces(buf, cut)
                 self._block_lines = newlines
@@ -245,26 +271,60 @@ class TraceReader:
 
     def _text(self, opened, first: bytearray, n: int) -> Iterator[dict[str, pa.RecordBatch]]:
         local = threading.local()
+        mapped = _map(opened) if len(first) == n else None  # a regular file larger than one block
 
-        def work(buf: np.ndarray, length: int, final: bool, base: int) -> list[ChunkResult]:
+        def work(buf: np.ndarray, start: int, end: int, final: bool, base: int) -> list[ChunkResult]:
             parser = getattr(local, "parser", None)
             if parser is None:
                 parser = local.parser = ChunkParser()
             try:
-                return parser.parse(buf, length, final, base)
+                return parser.parse(buf, end, final, base, start)
             finally:
-                self._free.append(buf.base.obj)  # the block's bytearray is no longer needed
+                if mapped is None:
+                    self._free.append(buf.base.obj)  # the block's bytearray is no longer needed
+                else:
+                    _release(mapped, start, end)
 
+        blocks = self._mapped_blocks(mapped) if mapped is not None else (
+            (buf, 0, length, final) for buf, length, final in self._blocks(opened, first, n))
         pending: deque[Future[list[ChunkResult]]] = deque()
         base = 0
-        with ThreadPoolExecutor(self.workers) as pool:
-            for buf, length, final in self._blocks(opened, first, n):
-                pending.append(pool.submit(work, buf, length, final, base))
-                base += self._block_lines
-                while len(pending) > self.workers:
+        try:
+            with ThreadPoolExecutor(self.workers) as pool:
+                for buf, start, end, final in blocks:
+                    pending.append(pool.submit(work, buf, start, end, final, base))
+                    base += self._block_lines
+                    while len(pending) > self.workers:
+                        yield from self._collect(self._result(pending.popleft()))
+                while pending:
                     yield from self._collect(self._result(pending.popleft()))
-            while pending:
-                yield from self._collect(self._result(pending.popleft()))
+        finally:
+            del blocks
+            if mapped is not None:
+                _unmap(mapped)
+
+    def _mapped_blocks(self, mm: mmap.mmap) -> Iterator[tuple[np.ndarray, int, int, bool]]:
+        """Blocks of a memory-mapped file: no copies; pages are released once a block is parsed."""
+        arr = np.frombuffer(mm, np.uint8)
+        w64 = arr[: len(arr) // 8 * 8].view(np.uint64)
+        size = len(arr)
+        start = 0
+        while start < size and not self._eof:
+            end = min(start + self.chunk_bytes, size)
+            final = end == size
+            if not final:
+                end = _cut(mm, end, start)
+                if end <= start:  # one line longer than a block
+                    nl = mm.find(b"\n", start + self.chunk_bytes)
+                    end = size if nl < 0 else nl + 1
+                    final = end == size
+            newlines, has_a0 = K.scan_block(arr, w64, start, end)
+            if has_a0:
+                _normalize_spaces(mm, end, start)
+            self._block_lines = newlines
+            self.bytes_read = end
+            yield arr, start, end, final
+            start = end
 
     @staticmethod
     def _result(fut: Future[list[ChunkResult]]) -> list[ChunkResult]:
