@@ -24,7 +24,9 @@ from .sniff import FORMATS, NotText, buffer_overrun, check_text, sniff
 from .source import SourceError, open_source, read_into
 from .stap import parse_stap
 
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 32 << 20  # a block of text parsed in one go by one worker
+MIN_BLOCK = 4 << 20
+ROW_BYTES = 128  # the parser's row arrays hold a block's lines if they average this long (else: more passes)
 LIVE_BLOCK = 1 << 20  # a live stream (pipe) is parsed in blocks of about this size
 NON_EVENT_KINDS = ("blank", "comment", "header", "callchain", "stacktrace", "lost_marker", "continuation")
 
@@ -158,14 +160,19 @@ class TraceReader:
         self.meta.source = opened.name
         self.meta.compression = opened.compression
         with opened.stream, self._sigint(opened.live):
-            first = bytearray(self.chunk_bytes)
-            n = self._read(opened, memoryview(first))
-            head = bytes(first[: min(n, 1 << 16)])
+            mapped = _map(opened)
+            if mapped is not None:  # a regular file: parsed in place, no first block to read
+                first, n = bytearray(), 0
+                head = bytes(mapped[: 1 << 16])
+            else:
+                first = bytearray(self.chunk_bytes if opened.size is None else min(self.chunk_bytes, opened.size + 8))
+                n = self._read(opened, memoryview(first))
+                head = bytes(first[: min(n, 1 << 16)])
             try:
                 check_text(head, opened.name)
             except NotText as exc:
                 raise ParseError(str(exc)) from None
-            if n == 0 and not self.interrupted:
+            if n == 0 and mapped is None and not self.interrupted:
                 self.meta.warnings.append(f"{opened.name}: empty input, no lines")
             fmt = self.fmt or sniff(head)
             self.meta.format = fmt
@@ -176,9 +183,13 @@ class TraceReader:
                     "(entries-written > entries-in-buffer): the start of the trace is missing"
                 )
             if fmt == "stap":
+                if mapped is not None:
+                    _unmap(mapped)
+                    first = bytearray(min(self.chunk_bytes, (opened.size or 0) + 8))
+                    n = self._read(opened, memoryview(first))
                 yield from self._stap(opened, first, n)
             else:
-                yield from self._text(opened, first, n)
+                yield from self._text(opened, first, n, mapped)
         self.finish()
 
     @contextmanager
@@ -269,14 +280,16 @@ class TraceReader:
         self._eof = True
         return got
 
-    def _text(self, opened, first: bytearray, n: int) -> Iterator[dict[str, pa.RecordBatch]]:
+    def _text(self, opened, first: bytearray, n: int, mapped: mmap.mmap | None) -> Iterator[dict[str, pa.RecordBatch]]:
         local = threading.local()
-        mapped = _map(opened) if len(first) == n else None  # a regular file larger than one block
+        if mapped is not None:  # smaller blocks for smaller files: all workers busy, less memory
+            self.chunk_bytes = min(self.chunk_bytes, max(MIN_BLOCK, len(mapped) // (4 * self.workers)))
+        rows = max(1 << 12, min(1 << 19, self.chunk_bytes // ROW_BYTES))
 
         def work(buf: np.ndarray, start: int, end: int, final: bool, base: int) -> list[ChunkResult]:
             parser = getattr(local, "parser", None)
             if parser is None:
-                parser = local.parser = ChunkParser()
+                parser = local.parser = ChunkParser(rows=rows)
             try:
                 return parser.parse(buf, end, final, base, start)
             finally:
