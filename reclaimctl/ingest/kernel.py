@@ -202,13 +202,34 @@ def _label_at(buf, p, e, ev, j, lab_bytes, lab_len):
     n = lab_len[ev, j]
     if e - p < n:
         return -1
-    for k in range(n):
-        if _b(buf, p + k) != lab_bytes[ev, j, k]:
-            return -1
+    k = 0
+    if p + ((n + 7) & ~7) <= buf.shape[0]:
+        while k + 8 <= n:
+            if _load8(buf, p + k) != _load8(lab_bytes[ev, j], k):
+                return -1
+            k += 8
+        if k < n:
+            m = (np.uint64(1) << np.uint64(8 * (n - k))) - np.uint64(1)
+            if ((_load8(buf, p + k) ^ _load8(lab_bytes[ev, j], k)) & m) != 0:
+                return -1
+    else:
+        for k in range(n):
+            if _b(buf, p + k) != lab_bytes[ev, j, k]:
+                return -1
     q = p + n
     if q == e or _b(buf, q) == 61 or _ws(_b(buf, q)) or lab_bytes[ev, j, n - 1] == 58:
         return q
     return -1
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _load8(a, i):
+    """Eight bytes of a from i, little-endian (LLVM makes it one unaligned load)."""
+    i = np.uint64(i)
+    return (np.uint64(a[i]) | (np.uint64(a[i + np.uint64(1)]) << np.uint64(8))
+            | (np.uint64(a[i + np.uint64(2)]) << np.uint64(16)) | (np.uint64(a[i + np.uint64(3)]) << np.uint64(24))
+            | (np.uint64(a[i + np.uint64(4)]) << np.uint64(32)) | (np.uint64(a[i + np.uint64(5)]) << np.uint64(40))
+            | (np.uint64(a[i + np.uint64(6)]) << np.uint64(48)) | (np.uint64(a[i + np.uint64(7)]) << np.uint64(56)))
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
@@ -326,6 +347,25 @@ def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_sl
                 vs += 1
         else:  # "file-rss:0kB", or a label at the end of the line
             vs = q
+        typ = lab_type[ev, j]
+        if typ <= T_I64 and vs < e:  # the common case, a plain decimal: parse while scanning
+            v = np.int64(0)
+            d = vs
+            neg = _b(buf, d) == 45
+            if neg:
+                d += 1
+            d0 = d
+            while d < e:
+                c = _b(buf, d)
+                if c < 48 or c > 57:
+                    break
+                v = v * 10 + (c - 48)
+                d += 1
+            if d > d0 and d - d0 <= 18 and (d == e or _ws(_b(buf, d))):
+                vals[row, lab_slot[ev, j]] = -v if neg else v
+                mask |= np.int64(1) << j
+                p = d
+                continue
         ve = vs
         while ve < e and not _ws(_b(buf, ve)):
             ve += 1
@@ -345,7 +385,6 @@ def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_sl
             if r0 >= e:
                 return M_DANGLING, mask, j
             return M_VALUE, mask, j
-        typ = lab_type[ev, j]
         if lab_greedy[ev, j] != 0:  # a string value that may contain spaces (comm=)
             r0 = p
             while True:
