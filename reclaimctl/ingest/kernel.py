@@ -265,6 +265,17 @@ def note_unknown_label(buf, s, e, ev, unk):
             return
 
 
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _token(buf, p, e):
+    """(end of the token at p, index of its first "=" or -1)."""
+    eq = -1
+    while p < e and not _ws(_b(buf, p)):
+        if eq < 0 and _b(buf, p) == 61:
+            eq = p
+        p += 1
+    return p, eq
+
+
 @njit(cache=True, nogil=True, _nrt=False)
 def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_slot, lab_type, lab_greedy,
                   n_lab, pos_slot, pos_type, n_pos, it_hash, it_id, str_pos, state, unk):
@@ -317,16 +328,9 @@ def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_sl
         j, q = match_label(buf, p, e, ev, j_exp, lab_bytes, lab_len, n_lab)
         if j < 0:  # a label the registry does not know, or a stray word
             ts = p
-            has_eq = False
-            while p < e and not _ws(_b(buf, p)):
-                if _b(buf, p) == 61:
-                    has_eq = True
-                p += 1
-            if has_eq:
-                k = ts
-                while _b(buf, k) != 61:
-                    k += 1
-                note_unknown_label(buf, ts, k, ev, unk)
+            p, eq = _token(buf, p, e)
+            if eq >= 0:
+                note_unknown_label(buf, ts, eq, ev, unk)
                 skipped = 0
             else:
                 if skipped == 0:
@@ -392,13 +396,8 @@ def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_sl
                     r0 += 1
                 if r0 >= e:
                     break
-                r1 = r0
-                has_eq = False
-                while r1 < e and not _ws(_b(buf, r1)):
-                    if _b(buf, r1) == 61:
-                        has_eq = True
-                    r1 += 1
-                if has_eq:
+                r1, eq = _token(buf, r0, e)
+                if eq >= 0:
                     break
                 ve = r1
                 p = r1
