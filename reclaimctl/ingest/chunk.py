@@ -51,9 +51,9 @@ class ChunkParser:
         t = self.tables
         n_ev = len(t.events)
         self.rows = rows
-        self.row_i32 = np.zeros((rows, 6), np.int32)
-        self.row_i64 = np.zeros((rows, 5), np.int64)
-        self.vals = np.zeros((rows, max(t.max_slots, 1)), np.int64)
+        self.row_i32 = np.empty((rows, 6), np.int32)  # every field of a row is written before use
+        self.row_i64 = np.empty((rows, 5), np.int64)
+        self.vals = np.empty((rows, max(t.max_slots, 1)), np.int64)
         self.strings = strings
         self.it_hash = np.zeros(4 * strings, np.uint64)
         self.it_id = np.zeros(4 * strings, np.int32)
@@ -95,10 +95,8 @@ class ChunkParser:
         if status == K.S_INTERN_FULL:
             return None, stop, status
         nstr = int(state[0])
-        strs = np.array(
-            [bytes(buf[s : s + ln]).decode("utf-8", "replace") for s, ln in self.str_pos[:nstr]] or [""],
-            dtype=object,
-        )[: max(nstr, 0)]
+        strs = np.empty(nstr, dtype=object)  # the chunk's interned strings, by id
+        strs[:] = [bytes(buf[s : s + ln]).decode("utf-8", "replace") for s, ln in self.str_pos[:nstr].tolist()]
         batches = self._batches(buf, int(nrows), strs, line_base)
         res = ChunkResult(
             batches=batches,
@@ -295,4 +293,4 @@ def _gather_strings(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pa
     return pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(data)).cast(pa.string())
 
 
-__all__ = ["I64", "ChunkParser", "ChunkResult", "Malformed", "other_schema"]
+__all__ = ["ChunkParser", "ChunkResult", "Malformed", "other_schema"]
