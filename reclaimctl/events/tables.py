@@ -104,7 +104,7 @@ class EventTables(Mapping[str, pa.Table]):
             meta.warnings += m.warnings
             meta.malformed_samples += m.malformed_samples
             meta.cpus = sorted(set(meta.cpus) | set(m.cpus))
-            meta.top_tasks += m.top_tasks
+            meta.top_tasks = sorted(meta.top_tasks + m.top_tasks, key=lambda t: -t["events"])
             if m.first_ns is not None:
                 meta.first_ns = m.first_ns if meta.first_ns is None else min(meta.first_ns, m.first_ns)
                 meta.last_ns = m.last_ns if meta.last_ns is None else max(meta.last_ns or 0, m.last_ns or 0)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 import pyarrow as pa
@@ -84,7 +84,11 @@ def parse_stap(text: str, line_base: int) -> ChunkResult:
         counters[K.C_PARSED] += 1
     counters[K.C_LINES] = len(lines)
     batches = {name: _batch(name, rs) for name, rs in rows.items()}
-    return ChunkResult(batches, len(lines), counters, malformed, {}, {}, {}, {})
+    res = ChunkResult(batches, len(lines), counters, malformed, {}, {}, {}, {})
+    heads = [r for rs in rows.values() for r in rs]
+    res.cpus = {int(r["cpu"]) for r in heads}  # type: ignore[call-overload]
+    res.tasks = dict(Counter((str(r["comm"] or ""), -1) for r in heads))  # stap prints no pid
+    return res
 
 
 def _batch(name: str, rows: list[dict[str, object]]) -> pa.RecordBatch:

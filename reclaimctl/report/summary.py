@@ -49,7 +49,8 @@ def print_parse_summary(meta: TraceMeta, console: Console | None = None) -> None
         t.add_column("pid", justify="right")
         t.add_column("events", justify="right")
         for task in meta.top_tasks[:10]:
-            t.add_row(escape(task["comm"]), str(task["pid"]), str(task["events"]))
+            pid = task["pid"]
+            t.add_row(escape(task["comm"]), str(pid) if pid >= 0 else "-", str(task["events"]))
         con.print(t)
     for m in meta.malformed_samples[:5]:
         text = escape(f"{meta.source}:{m['line']}: {m['reason']}, got {m['text'].strip()[:120]!r}")
