@@ -63,3 +63,17 @@ def resolve(arg: str) -> Source:
                 return Source("sample", (str(p),), name)
     near = ", ".join(sorted(known)) or "none shipped"
     raise UserError(f"{name}: no such file, and no sample of that name (samples: {near})")
+
+
+def load(arg: str):  # type: ignore[no-untyped-def]
+    """The EventTables a SOURCE stands for (parsed, or loaded from a `parse -o` directory)."""
+    from ..events.tables import EventTables
+    from ..ingest import ParseError, read
+
+    src = resolve(arg)
+    if src.kind == "tables":
+        return EventTables.load(src.paths[0])
+    try:
+        return EventTables.merge([read(p) for p in src.paths])
+    except ParseError as exc:
+        raise UserError(str(exc)) from None

@@ -1,0 +1,1 @@
+"""Analysis: pure functions from EventTables to result tables (pandas).  Nothing here prints."""

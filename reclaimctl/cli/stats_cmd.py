@@ -1,0 +1,162 @@
+"""``reclaimctl stats``: views of reclaim on any event tables (parsed or, later, simulated)."""
+
+from __future__ import annotations
+
+import click
+
+from .errors import UserError
+
+FORMATS = click.Choice(["table", "json", "csv"])
+
+
+class StatsGroup(click.Group):
+    """``reclaimctl stats SOURCE`` is ``reclaimctl stats summary SOURCE``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["summary", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("stats", cls=StatsGroup)
+def stats() -> None:
+    """Reclaim statistics of SOURCE (a trace, a `parse -o` directory or a sample name).
+
+    \b
+    reclaimctl stats kernel-372            the summary of every view
+    reclaimctl stats per-cpu kernel-372    nr_reclaimed per CPU and second, histograms
+    reclaimctl stats episodes trace.log    reclaim episodes, latency percentiles and buckets
+    reclaimctl stats slab kernel-372       shrink_slab's share of reclaim time (systemtap)
+    """
+
+
+def _kinds(kind: str) -> tuple[str, ...]:
+    return ("memcg", "direct") if kind == "all" else (kind,)
+
+
+@stats.command("per-cpu")
+@click.argument("source")
+@click.option("--kind", type=click.Choice(["all", "memcg", "direct"]), default="all", show_default=True,
+              help="Which reclaim calls (their *_reclaim_end events).")
+@click.option("--interval", type=click.FloatRange(min=0.000001), default=1.0, show_default=True,
+              help="Interval of trace time, in seconds.")
+@click.option("--cpu", "cpus", multiple=True, type=int, help="Only these CPUs (repeatable).")
+@click.option("--top", type=click.IntRange(min=1), help="Only the N CPUs with the most calls.")
+@click.option("--window", nargs=2, type=float, help="Only calls that ended between these two timestamps (s).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def per_cpu(source: str, kind: str, interval: float, cpus: tuple[int, ...], top: int | None,
+            window: tuple[float, float] | None, fmt: str) -> None:
+    """Per CPU and interval: calls, mean nr_reclaimed, LOW (< 32 pages), ALL and the histogram
+    0..31, >=32; then the whole-trace histogram per CPU and overall."""
+    from ..analysis.percpu import BUCKETS, per_cpu_histogram, per_cpu_intervals, reclaim_ends
+    from ..report.tables import note, show
+    from .sources import load
+
+    ends = reclaim_ends(load(source), _kinds(kind))
+    if cpus:
+        ends = ends[ends["cpu"].isin(cpus)]
+    if window:
+        lo, hi = (int(x * 1e9) for x in window)
+        ends = ends[(ends["ts_ns"] >= lo) & (ends["ts_ns"] <= hi)]
+    if top:
+        busiest = ends["cpu"].value_counts().head(top).index
+        ends = ends[ends["cpu"].isin(busiest)]
+    if len(ends) == 0:
+        note("no reclaim calls ended in this selection (no *_reclaim_end events)", fmt)
+        return
+    iv = per_cpu_intervals(ends, int(interval * 1e9))
+    nonzero = [b for b in BUCKETS if iv[b].sum() > 0]
+    show(iv[["cpu", "interval_s", "calls", "mean", "low", "all", *nonzero]], "reclaim calls per CPU and interval", fmt)
+    hist = per_cpu_histogram(ends)
+    show(hist[["cpu", "calls", "mean", "low", "low_share"]], "whole trace per CPU", fmt)
+    overall = hist.iloc[-1]
+    bars = {"nr_reclaimed": BUCKETS, "calls": [int(overall[b]) for b in BUCKETS]}
+    import pandas as pd
+
+    show(pd.DataFrame(bars), "histogram of nr_reclaimed, all CPUs", fmt, bars="calls")
+
+
+@stats.command("episodes")
+@click.argument("source")
+@click.option("--kind", type=click.Choice(["all", "memcg", "direct", "softlimit", "node"]), default="all",
+              show_default=True)
+@click.option("--slowest", type=click.IntRange(min=0), default=10, show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def episodes(source: str, kind: str, slowest: int, fmt: str) -> None:
+    """Reclaim episodes (begin/end pairs per task): latency percentiles and buckets, the slowest
+    episodes, totals per task; unmatched begins and ends are reported."""
+    from ..analysis.episodes import (
+        BUCKET_LABELS,
+        KINDS,
+        LATENCY_COLUMNS,
+        by_task,
+        latency_summary,
+        reclaim_episodes,
+    )
+    from ..report.tables import note, show
+    from .sources import load
+
+    kinds = tuple(KINDS) if kind == "all" else (kind,)
+    ep = reclaim_episodes(load(source), kinds)
+    if len(ep.table) == 0:
+        note("no reclaim episodes (no matched *_reclaim_begin/_end pairs)", fmt)
+    else:
+        lat = latency_summary(ep.table)
+        show(lat[LATENCY_COLUMNS], "episode latency", fmt)
+        show(lat[["kind", *BUCKET_LABELS]], "episodes per latency bucket", fmt)
+        cols = ["kind", "comm", "pid", "cpu", "start_ns", "duration_ns", "nr_reclaimed", "lowest_priority",
+                "shrink_inactive", "shrink_active", "nr_scanned"]
+        worst = ep.table.sort_values("duration_ns", ascending=False, kind="stable").head(slowest)
+        show(worst[cols], f"slowest {len(worst)} episodes", fmt)
+        show(by_task(ep.table), "per task", fmt)
+    if len(ep.unmatched_begin) or len(ep.unmatched_end):
+        note(f"unmatched: {len(ep.unmatched_begin)} begin lines without an end, {len(ep.unmatched_end)} end lines "
+             "without a begin (the trace starts or ends inside them, or events were lost)", fmt)
+
+
+@stats.command("slab")
+@click.argument("source")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def slab(source: str, fmt: str) -> None:
+    """shrink_slab's share of do_try_to_free_pages and shrink_node time, per episode and CPU,
+    from systemtap output of the notes' script."""
+    from ..analysis.slab import stap_episodes, stap_slab_per_cpu
+    from ..report.tables import note, show
+    from .sources import load
+
+    ep = stap_episodes(load(source))
+    if len(ep) == 0:
+        note("no systemtap do_try_to_free_pages timings in this source", fmt)
+        return
+    show(ep, "do_try_to_free_pages episodes (systemtap)", fmt)
+    show(stap_slab_per_cpu(ep), "per CPU", fmt)
+
+
+@stats.command("summary")
+@click.argument("source")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def summary(source: str, fmt: str) -> None:
+    """The headline of each view."""
+    import pandas as pd
+
+    from ..analysis.episodes import LATENCY_COLUMNS, latency_summary, reclaim_episodes
+    from ..analysis.percpu import per_cpu_histogram, reclaim_ends
+    from ..analysis.slab import stap_episodes
+    from ..report.tables import show
+    from .sources import load
+
+    tables = load(source)
+    ep = reclaim_episodes(tables)
+    if len(ep.table):
+        show(latency_summary(ep.table)[LATENCY_COLUMNS], "episode latency", fmt)
+    ends = reclaim_ends(tables)
+    if len(ends):
+        h = per_cpu_histogram(ends).iloc[-1]
+        show(pd.DataFrame([{"calls": h["calls"], "mean_nr_reclaimed": h["mean"], "low": h["low"],
+                            "low_share": h["low_share"]}]), "reclaim calls, all CPUs", fmt)
+    st = stap_episodes(tables)
+    if len(st):
+        show(st[["cpu", "comm", "try_to_free_ns", "shrink_slab_ns", "slab_share", "shrink_node_calls", "priorities"]],
+             "shrink_slab share (systemtap)", fmt)
+    if not len(ep.table) and not len(ends) and not len(st):
+        raise UserError(f"{source}: no reclaim events to summarize")

@@ -1,0 +1,157 @@
+"""The first reports of issue 3 against hand-computed answers: episodes, per-CPU histograms and the
+systemtap shrink_slab share, on the samples of the notes and on small hand-written traces."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import LOG_147, LOG_372, STAP_147, STAP_372, run_cli
+
+import reclaimctl
+from reclaimctl.analysis.episodes import latency_summary, reclaim_episodes
+from reclaimctl.analysis.percpu import BUCKETS, per_cpu_histogram, per_cpu_intervals, reclaim_ends
+from reclaimctl.analysis.slab import stap_episodes, stap_slab_per_cpu
+
+# ---------------------------------------------------------------- the samples of the notes
+
+
+def test_372_episode():
+    ep = reclaim_episodes(reclaimctl.read(str(LOG_372))).table
+    assert len(ep) == 1
+    e = ep.iloc[0]
+    assert (e.kind, e.comm, e.pid, e.cpu) == ("memcg", "bash", 16737, 10)
+    assert e.duration_ns == 426415669056000 - 426414625682000  # 1.043374 s
+    assert e.nr_reclaimed == 33
+    assert e.lowest_priority == 8
+    # 17 isolate/shrink_inactive pairs; their nr_scanned by hand: 1+1+2+1+5+1+2+1+1+10+1+2+1+4+1+3+3
+    assert (e.shrink_inactive, e.shrink_active, e.nr_scanned, e.nr_reclaimed_lru) == (17, 0, 40, 33)
+
+
+def test_147_episode():
+    ep = reclaim_episodes(reclaimctl.read(str(LOG_147))).table
+    e = ep.iloc[0]
+    assert e.duration_ns == 519278616689000 - 519278538285000  # 78.404 ms
+    assert (e.nr_reclaimed, e.lowest_priority, e.shrink_inactive, e.shrink_active) == (32, 8, 28, 9)
+
+
+def test_372_is_13x_slower_than_147_for_the_same_pages():
+    a = reclaim_episodes(reclaimctl.read(str(LOG_147))).table.iloc[0]
+    b = reclaim_episodes(reclaimctl.read(str(LOG_372))).table.iloc[0]
+    assert b.duration_ns / a.duration_ns == pytest.approx(13.31, abs=0.01)
+    assert abs(int(b.nr_reclaimed) - int(a.nr_reclaimed)) == 1
+
+
+def test_stap_slab_share_372_and_147():
+    e372 = stap_episodes(reclaimctl.read(str(STAP_372))).iloc[0]
+    e147 = stap_episodes(reclaimctl.read(str(STAP_147))).iloc[0]
+    assert e372.slab_share == pytest.approx(632414632 / 857655483)  # 73.7 %
+    assert e147.slab_share == pytest.approx(30230197 / 217154959)  # 13.9 %
+    assert round(e372.slab_share * 100) == 74 and round(e147.slab_share * 100) == 14
+    assert (e372.shrink_node_calls, e372.priorities, e372.shrink_node_slab_ns) == (40, "12..8", 632414632)
+    assert (e147.shrink_node_calls, e147.priorities) == (16, "12..11")
+    per_cpu = stap_slab_per_cpu(stap_episodes(reclaimctl.read(str(STAP_372))))
+    assert per_cpu.to_dict("records") == [
+        {"cpu": 13, "episodes": 1, "try_to_free_ns": 857655483, "shrink_slab_ns": 632414632,
+         "slab_share": pytest.approx(0.73737, abs=1e-5)}
+    ]
+
+
+# ---------------------------------------------------------------- hand-written traces
+
+HDR = "{comm}-{pid} [{cpu:03d}] .... {ts}: "
+
+
+def line(comm: str, pid: int, cpu: int, ts: str, payload: str) -> str:
+    return HDR.format(comm=comm, pid=pid, cpu=cpu, ts=ts) + payload + "\n"
+
+
+BEGIN = "mm_vmscan_memcg_reclaim_begin: order=0 gfp_flags=GFP_HIGHUSER_MOVABLE"
+DBEGIN = "mm_vmscan_direct_reclaim_begin: order=0 gfp_flags=GFP_HIGHUSER_MOVABLE"
+
+
+def inactive(scanned: int, reclaimed: int, prio: int) -> str:
+    return (f"mm_vmscan_lru_shrink_inactive: nid=0 nr_scanned={scanned} nr_reclaimed={reclaimed} nr_dirty=0 "
+            f"nr_writeback=0 nr_congested=0 nr_immediate=0 nr_activate_anon=0 nr_activate_file=0 nr_ref_keep=0 "
+            f"nr_unmap_fail=0 priority={prio} flags=RECLAIM_WB_FILE|RECLAIM_WB_ASYNC")
+
+
+def test_interleaved_tasks_migration_and_unmatched(parse_text):
+    text = "".join([
+        # a end whose begin is before the trace started
+        line("a", 1, 0, "10.000000", "mm_vmscan_memcg_reclaim_end: nr_reclaimed=5"),
+        line("b", 2, 1, "10.000100", BEGIN),
+        line("c", 3, 2, "10.000200", DBEGIN),
+        line("b", 2, 1, "10.000300", inactive(32, 10, 12)),
+        line("c", 3, 2, "10.000400", inactive(32, 20, 12)),
+        # b migrates from CPU 1 to CPU 3 inside its episode
+        line("b", 2, 3, "10.000500", inactive(32, 30, 11)),
+        line("c", 3, 2, "10.000600", "mm_vmscan_direct_reclaim_end: nr_reclaimed=20"),
+        line("b", 2, 3, "10.002100", "mm_vmscan_memcg_reclaim_end: nr_reclaimed=40"),
+        # d begins and the trace ends
+        line("d", 4, 0, "10.003000", BEGIN),
+        line("d", 4, 0, "10.003100", inactive(8, 1, 12)),
+    ])
+    ep = reclaim_episodes(parse_text(text))
+    t = ep.table.set_index("pid")
+    assert sorted(t.index) == [2, 3]
+    assert (t.loc[2, "cpu"], t.loc[2, "end_cpu"]) == (1, 3)
+    assert t.loc[2, "duration_ns"] == 2_000_000
+    assert (t.loc[2, "shrink_inactive"], t.loc[2, "nr_scanned"], t.loc[2, "lowest_priority"]) == (2, 64, 11)
+    assert (t.loc[3, "kind"], t.loc[3, "duration_ns"], t.loc[3, "shrink_inactive"]) == ("direct", 400_000, 1)
+    assert ep.unmatched_end["pid"].tolist() == [1]
+    assert ep.unmatched_begin["pid"].tolist() == [4]
+    lat = latency_summary(ep.table).set_index("kind")
+    assert lat.loc["memcg", "1-5ms"] == 1 and lat.loc["direct", "0-1ms"] == 1
+
+
+def test_begin_after_begin_is_unmatched(parse_text):
+    text = "".join([
+        line("x", 7, 0, "1.000000", BEGIN),
+        line("x", 7, 0, "1.100000", BEGIN),
+        line("x", 7, 0, "1.300000", "mm_vmscan_memcg_reclaim_end: nr_reclaimed=32"),
+    ])
+    ep = reclaim_episodes(parse_text(text))
+    assert ep.table["duration_ns"].tolist() == [200_000_000]
+    assert ep.unmatched_begin["ts_ns"].tolist() == [1_000_000_000]
+
+
+def test_empty_trace_has_no_episodes(parse_text):
+    ep = reclaim_episodes(parse_text("# tracer: nop\n"))
+    assert len(ep.table) == 0 and len(ep.unmatched_begin) == 0
+    assert len(reclaim_ends(parse_text("\n"))) == 0
+
+
+def test_per_cpu_histogram_keeps_31_and_32_apart(parse_text):
+    vals = {0: [("5.1", 0), ("5.2", 31), ("5.3", 32), ("6.5", 40)], 1: [("5.5", 3), ("5.6", 31)]}
+    text = "".join(line("p", 9 + cpu, cpu, ts + "00000", f"mm_vmscan_memcg_reclaim_end: nr_reclaimed={n}")
+                   for cpu, xs in vals.items() for ts, n in xs)
+    ends = reclaim_ends(parse_text(text))
+    iv = per_cpu_intervals(ends).set_index(["cpu", "interval_s"])
+    r = iv.loc[(0, 5.0)]
+    assert (r["calls"], r["low"], r["all"], r["mean"]) == (3, 2, 3, pytest.approx(21.0))
+    assert (r["0"], r["31"], r[">=32"]) == (1, 1, 1)
+    assert iv.loc[(0, 6.0)][">=32"] == 1
+    h = per_cpu_histogram(ends).set_index("cpu")
+    assert h.loc["all", "calls"] == 6 and h.loc["all", "low"] == 4
+    assert [h.loc["all", b] for b in ("0", "3", "31", ">=32")] == [1, 1, 2, 2]
+    assert sum(h.loc[1, b] for b in BUCKETS) == 2
+
+
+# ---------------------------------------------------------------- the stats command
+
+
+def test_stats_summary_json_on_the_sample():
+    proc = run_cli("stats", "kernel-372", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    views = {v["view"]: v["rows"] for v in map(json.loads, proc.stdout.splitlines())}
+    assert views["episode latency"][0]["max_ms"] == pytest.approx(1043.374)
+    assert views["shrink_slab share (systemtap)"][0]["slab_share"] == pytest.approx(0.7374, abs=1e-4)
+
+
+def test_stats_per_cpu_csv_and_bad_source():
+    proc = run_cli("stats", "per-cpu", "kernel-147", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "cpu,interval_s,calls,mean,low,all" in proc.stdout
+    bad = run_cli("stats", "per-cpu", "no-such-trace")
+    assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
