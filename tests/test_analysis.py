@@ -155,3 +155,51 @@ def test_stats_per_cpu_csv_and_bad_source():
     assert "cpu,interval_s,calls,mean,low,all" in proc.stdout
     bad = run_cli("stats", "per-cpu", "no-such-trace")
     assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+# ---------------------------------------------------------------- per priority and compare
+
+
+def test_per_priority_on_the_samples():
+    from reclaimctl.analysis.priority import per_priority
+
+    pp = per_priority(reclaimctl.read(str(LOG_372))).set_index("priority")
+    assert list(pp.index) == [12, 11, 10, 9, 8] and set(pp["lru"]) == {"file"}
+    assert pp["time_ms"].sum() == pytest.approx(1043.374)  # the whole episode, split by priority
+    assert pp.loc[12, "time_ms"] == pytest.approx(668.008 - 625.682)  # begin .. first shrink_inactive
+    assert pp.loc[8, "inactive_calls"] == 8 and pp.loc[8, "nr_scanned"] == 25 and pp.loc[8, "nr_reclaimed"] == 21
+    assert pp["isolate_nr_taken"].sum() == 40  # every isolate is credited to the shrink call after it
+    pp147 = per_priority(reclaimctl.read(str(LOG_147))).set_index("priority")
+    assert pp147["time_ms"].sum() == pytest.approx(78.404)
+    assert pp147["active_calls"].sum() == 9 and pp147.loc[10, "active_calls"] == 3
+
+
+def test_compare_147_372_shows_the_notes_findings():
+    from reclaimctl.analysis.compare import compare
+    from reclaimctl.cli.sources import load
+
+    df, test = compare(load("kernel-147"), load("kernel-372"))
+    m = df.set_index("metric")
+    assert m.loc["episodes.memcg.max_ms", "ratio"] == pytest.approx(1043.374 / 78.404)
+    assert m.loc["episodes.memcg.pages_per_episode", "A"] == 32 and m.loc["episodes.memcg.pages_per_episode", "B"] == 33
+    assert m.loc["episodes.lowest_priority", "A"] == m.loc["episodes.lowest_priority", "B"] == 8
+    assert m.loc["slab.share_of_reclaim", "A"] == pytest.approx(0.1392, abs=1e-4)
+    assert m.loc["slab.share_of_reclaim", "B"] == pytest.approx(0.7374, abs=1e-4)
+    assert test.p_value is None and "too few episodes" in test.verdict
+    # rows are sorted by |log(B/A)|: the first rows changed most
+    ratios = df["ratio"].dropna()
+    logs = [abs(__import__("math").log(r)) for r in ratios if r > 0]
+    assert logs == sorted(logs, reverse=True)
+
+
+def test_mann_whitney_known_answer():
+    import numpy as np
+
+    from reclaimctl.analysis.compare import mann_whitney
+
+    t = mann_whitney(np.array([1.0, 2, 3, 4, 5]), np.array([6.0, 7, 8, 9, 10]))
+    # U = 0; sd = sqrt(5*5/12*11); z = -12.5/sd = -2.611; p = erfc(2.611/sqrt(2))
+    assert t.u == 0 and t.p_value == pytest.approx(0.00902, abs=1e-4)
+    assert "B slower" in t.verdict
+    same = mann_whitney(np.array([1.0, 2, 3, 4, 5]), np.array([1.0, 2, 3, 4, 5]))
+    assert same.p_value == pytest.approx(1.0) and "no significant" in same.verdict

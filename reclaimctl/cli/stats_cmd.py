@@ -25,6 +25,7 @@ def stats() -> None:
     \b
     reclaimctl stats kernel-372            the summary of every view
     reclaimctl stats per-cpu kernel-372    nr_reclaimed per CPU and second, histograms
+    reclaimctl stats per-priority trace.log  what reclaim did at each priority, time at each
     reclaimctl stats episodes trace.log    reclaim episodes, latency percentiles and buckets
     reclaimctl stats slab kernel-372       shrink_slab's share of reclaim time (systemtap)
     """
@@ -74,6 +75,28 @@ def per_cpu(source: str, kind: str, interval: float, cpus: tuple[int, ...], top:
     import pandas as pd
 
     show(pd.DataFrame(bars), "histogram of nr_reclaimed, all CPUs", fmt, bars="calls")
+
+
+@stats.command("per-priority")
+@click.argument("source")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def per_priority_cmd(source: str, fmt: str) -> None:
+    """Per priority (12..0) and LRU: shrink_inactive calls, scanned, reclaimed, efficiency, activated,
+    ref_keep, dirty, writeback, congested, immediate, unmap_fail; shrink_active taken/deactivated/
+    referenced; isolate requested/taken/skipped; time spent at each priority inside episodes."""
+    from ..analysis.priority import per_priority
+    from ..report.tables import note, show
+    from .sources import load
+
+    pp = per_priority(load(source))
+    if len(pp) == 0:
+        note("no shrink_inactive/shrink_active events in this source", fmt)
+        return
+    show(pp[["priority", "lru", "time_ms", "inactive_calls", "nr_scanned", "nr_reclaimed", "efficiency",
+             "nr_activate", "nr_ref_keep", "nr_dirty", "nr_writeback", "nr_congested", "nr_immediate",
+             "nr_unmap_fail"]], "shrink_inactive per priority", fmt, bars="time_ms")
+    cols = [c for c in pp.columns if c.startswith(("active_", "isolate_"))]
+    show(pp[["priority", "lru", *cols]], "shrink_active and isolate per priority", fmt)
 
 
 @stats.command("episodes")
