@@ -203,3 +203,31 @@ def test_mann_whitney_known_answer():
     assert "B slower" in t.verdict
     same = mann_whitney(np.array([1.0, 2, 3, 4, 5]), np.array([1.0, 2, 3, 4, 5]))
     assert same.p_value == pytest.approx(1.0) and "no significant" in same.verdict
+
+
+def test_kswapd_and_writeback_views(parse_text):
+    from reclaimctl.analysis.kswapd import kswapd_per_node, wakeups_by_order, writeback
+
+    text = "".join([
+        line("app", 50, 1, "2.000000", "mm_vmscan_wakeup_kswapd: nid=0 zid=2 order=0 gfp_flags=GFP_HIGHUSER_MOVABLE"),
+        line("kswapd0", 90, 0, "2.000100", "mm_vmscan_kswapd_wake: nid=0 zid=2 order=0"),
+        line("kswapd0", 90, 0, "2.000200", inactive(32, 30, 12)),
+        line("kswapd0", 90, 0, "2.000300", "mm_vmscan_writepage: page=0000000012345678 pfn=1234 "
+                                           "flags=RECLAIM_WB_FILE|RECLAIM_WB_ASYNC"),
+        line("kswapd0", 90, 0, "2.010100", "mm_vmscan_kswapd_sleep: nid=0"),
+        line("app", 50, 1, "2.020000", "mm_vmscan_wakeup_kswapd: nid=0 zid=2 order=3 gfp_flags=GFP_KERNEL"),
+        line("kswapd0", 90, 0, "2.020100", "mm_vmscan_kswapd_wake: nid=0 zid=2 order=3"),
+        line("app", 50, 1, "2.021000", "mm_vmscan_writepage: page=0000000012345679 pfn=1235 "
+                                       "flags=RECLAIM_WB_ANON|RECLAIM_WB_ASYNC"),
+        line("kswapd0", 90, 0, "2.025100", "mm_vmscan_kswapd_sleep: nid=0"),
+        line("x", 51, 1, "2.030000", "writeback_congestion_wait: usec_timeout=100000 usec_delayed=2500"),
+    ])
+    t = parse_text(text)
+    n = kswapd_per_node(t).set_index("nid").loc[0]
+    assert (n["wakes"], n["sleeps"], n["nr_scanned"], n["nr_reclaimed"]) == (2, 2, 32, 30)
+    assert n["awake_ms"] == pytest.approx(10.0 + 5.0)
+    assert wakeups_by_order(t)[["order", "wakeups"]].values.tolist() == [[0, 1], [3, 1]]
+    pages, met, waits = writeback(t)
+    assert pages.values.tolist() == [["direct", "anon", 1], ["kswapd", "file", 1]]
+    assert met.set_index("reclaimer").loc["kswapd", "nr_scanned"] == 32
+    assert waits.values.tolist() == [["writeback_congestion_wait", 1, 2.5]]

@@ -28,6 +28,8 @@ def stats() -> None:
     reclaimctl stats per-priority trace.log  what reclaim did at each priority, time at each
     reclaimctl stats episodes trace.log    reclaim episodes, latency percentiles and buckets
     reclaimctl stats slab kernel-372       shrink_slab's share of reclaim time (systemtap)
+    reclaimctl stats kswapd trace.log      wakes, awake time and pages per node
+    reclaimctl stats writeback trace.log   writepage from reclaim, dirty pages met, throttling
     """
 
 
@@ -155,6 +157,41 @@ def slab(source: str, fmt: str) -> None:
     show(stap_slab_per_cpu(ep), "per CPU", fmt)
 
 
+@stats.command("kswapd")
+@click.argument("source")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def kswapd(source: str, fmt: str) -> None:
+    """Per node: kswapd wakes, awake time, pages scanned and reclaimed by kswapd; wakeup_kswapd by
+    order."""
+    from ..analysis.kswapd import kswapd_per_node, wakeups_by_order
+    from ..report.tables import note, show
+    from .sources import load
+
+    tables = load(source)
+    nodes = kswapd_per_node(tables)
+    if len(nodes) == 0:
+        note("no kswapd events (mm_vmscan_kswapd_wake/sleep) in this source", fmt)
+        return
+    show(nodes, "kswapd per node", fmt)
+    show(wakeups_by_order(tables), "wakeup_kswapd by node and order", fmt, bars="wakeups")
+
+
+@stats.command("writeback")
+@click.argument("source")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def writeback_cmd(source: str, fmt: str) -> None:
+    """Writeback from reclaim: writepage by reclaimer (kswapd, direct) and LRU type; dirty,
+    writeback, congested and immediate pages met by shrink_inactive; throttling waits."""
+    from ..analysis.kswapd import writeback
+    from ..report.tables import show
+    from .sources import load
+
+    pages, met, waits = writeback(load(source))
+    show(pages, "pages written by reclaim (mm_vmscan_writepage)", fmt)
+    show(met, "pages met by shrink_inactive", fmt)
+    show(waits, "reclaim throttling", fmt)
+
+
 @stats.command("summary")
 @click.argument("source")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
@@ -181,5 +218,10 @@ def summary(source: str, fmt: str) -> None:
     if len(st):
         show(st[["cpu", "comm", "try_to_free_ns", "shrink_slab_ns", "slab_share", "shrink_node_calls", "priorities"]],
              "shrink_slab share (systemtap)", fmt)
-    if not len(ep.table) and not len(ends) and not len(st):
+    from ..analysis.kswapd import kswapd_per_node
+
+    nodes = kswapd_per_node(tables)
+    if len(nodes):
+        show(nodes, "kswapd per node", fmt)
+    if not len(ep.table) and not len(ends) and not len(st) and not len(nodes):
         raise UserError(f"{source}: no reclaim events to summarize")
