@@ -82,3 +82,9 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
     err_lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(err_lines) == 1, proc.stderr
     return err_lines[0]
+
+
+@pytest.fixture(autouse=True)
+def _private_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own result store (RECLAIMCTL_HOME), never the user's."""
+    monkeypatch.setenv("RECLAIMCTL_HOME", str(tmp_path_factory.mktemp("store")))

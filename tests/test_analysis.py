@@ -231,3 +231,29 @@ def test_kswapd_and_writeback_views(parse_text):
     assert pages.values.tolist() == [["direct", "anon", 1], ["kswapd", "file", 1]]
     assert met.set_index("reclaimer").loc["kswapd", "nr_scanned"] == 32
     assert waits.values.tolist() == [["writeback_congestion_wait", 1, 2.5]]
+
+
+# ---------------------------------------------------------------- sources and the result store
+
+
+def test_stats_without_source_uses_the_latest_parse(tmp_path):
+    none = run_cli("stats")
+    assert none.returncode != 0 and "no SOURCE given and no earlier result" in none.stderr
+    assert run_cli("parse", "kernel-147").returncode == 0
+    proc = run_cli("stats", "episodes", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert "using the latest result: kernel-147" in proc.stderr
+    rows = json.loads(proc.stdout.splitlines()[0])["rows"]
+    assert rows[0]["max_ms"] == pytest.approx(78.404)
+    out = tmp_path / "out"
+    assert run_cli("parse", "kernel-372", "-o", str(out)).returncode == 0
+    proc = run_cli("stats", "--format", "json")
+    assert "using the latest result: kernel-372" in proc.stderr and str(out) in proc.stderr
+
+
+def test_ambiguous_source_lists_both(tmp_path):
+    (tmp_path / "kernel-372").write_text("")
+    proc = run_cli("stats", "kernel-372", cwd=tmp_path)
+    assert proc.returncode != 0 and "ambiguous" in proc.stderr and "sample:kernel-372" in proc.stderr
+    ok = run_cli("stats", "episodes", "sample:kernel-372", "--format", "json", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr

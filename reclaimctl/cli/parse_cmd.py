@@ -19,7 +19,10 @@ from .sources import resolve
 @click.option("--strict", is_flag=True, help="Stop at the first malformed line with file:line: expected ..., got ...")
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata (accounting, kernel, time span) as JSON.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Parser threads.")
-def parse(source: str, out_dir: str | None, events: str | None, fmt: str | None, strict: bool, as_json: bool, workers: int) -> None:
+@click.option("--no-store", is_flag=True, help="Without -o, keep nothing (by default the tables go to the local store, "
+              "where `reclaimctl stats` with no SOURCE finds the latest).")
+def parse(source: str, out_dir: str | None, events: str | None, fmt: str | None, strict: bool, as_json: bool,
+          workers: int, no_store: bool) -> None:
     """Parse SOURCE into event tables and print what it holds.
 
     SOURCE is a trace file (plain, .gz, .xz, .zst), `-` for stdin (streamed: a trace_pipe that
@@ -43,6 +46,10 @@ def parse(source: str, out_dir: str | None, events: str | None, fmt: str | None,
         tables = EventTables.load(src.paths[0])
         _emit(tables.meta, as_json, print_parse_summary)
         return
+    from .. import store
+
+    if out_dir is None and not no_store:
+        out_dir = str(store.new_result(src.label))
     metas = []
     try:
         for path in src.paths:
@@ -53,6 +60,7 @@ def parse(source: str, out_dir: str | None, events: str | None, fmt: str | None,
     if out_dir:
         with open(os.path.join(out_dir, "meta.json"), "w") as fh:
             fh.write(meta.to_json())
+        store.remember(out_dir, source)
     _emit(meta, as_json, print_parse_summary)
 
 

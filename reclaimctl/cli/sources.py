@@ -1,7 +1,8 @@
 """Resolve a SOURCE argument: a path, ``-`` (stdin), a directory written by ``parse -o``, or the
 name of a sample shipped in ``traces/``.
 
-Order: ``-``; an existing path; a sample name.  ``trace:NAME`` forces the path-or-sample reading.
+Order: ``-``; an existing path; a sample name.  A name that is both a path and a sample is an
+error listing both; the prefixes ``file:`` and ``sample:`` say which (``trace:`` is either).
 A sample name stands for every file ``traces/NAME.*`` (``kernel-372`` = the ftrace excerpt
 ``kernel-372.log`` and the systemtap output ``kernel-372.stap``); ``NAME.EXT`` picks one file.
 The samples directory is ``$RECLAIMCTL_TRACES`` or the ``traces/`` folder of the checkout.
@@ -42,10 +43,23 @@ def samples() -> dict[str, list[Path]]:
 
 
 def resolve(arg: str) -> Source:
-    forced = arg.startswith("trace:")
-    name = arg[len("trace:"):] if forced else arg
-    if name == "-":
+    for prefix in ("trace:", "file:", "sample:"):
+        if arg.startswith(prefix):
+            kind, name = prefix[:-1], arg[len(prefix):]
+            break
+    else:
+        kind, name = "any", arg
+    if name == "-" and kind != "sample":
         return Source("stdin", ("-",), "<stdin>")
+    known = samples()
+    if kind == "any" and os.path.exists(name) and name in known:
+        files = ", ".join(str(p) for p in known[name])
+        raise UserError(f"{name}: ambiguous: file:{name} (the path here) or sample:{name} ({files}); "
+                        "say which with the prefix")
+    if kind == "sample":
+        if name in known:
+            return Source("sample", tuple(str(p) for p in known[name]), name)
+        raise UserError(f"{name}: no sample of that name (samples: {', '.join(sorted(known)) or 'none shipped'})")
     if os.path.exists(name):
         if os.path.isdir(name):
             from ..events.tables import is_saved_tables
@@ -54,7 +68,8 @@ def resolve(arg: str) -> Source:
                 return Source("tables", (name,), name)
             raise UserError(f"{name}: is a directory but not one written by `reclaimctl parse -o` (no meta.json)")
         return Source("file", (name,), name)
-    known = samples()
+    if kind == "file":
+        raise UserError(f"{name}: no such file")
     if name in known:
         return Source("sample", tuple(str(p) for p in known[name]), name)
     for files in known.values():
@@ -65,11 +80,24 @@ def resolve(arg: str) -> Source:
     raise UserError(f"{name}: no such file, and no sample of that name (samples: {near})")
 
 
-def load(arg: str):  # type: ignore[no-untyped-def]
-    """The EventTables a SOURCE stands for (parsed, or loaded from a `parse -o` directory)."""
+def load(arg: str | None):  # type: ignore[no-untyped-def]
+    """The EventTables a SOURCE stands for (parsed, or loaded from a `parse -o` directory); with
+    no SOURCE, the latest result of `reclaimctl parse`."""
     from ..events.tables import EventTables
     from ..ingest import ParseError, read
 
+    if arg is None:
+        from .. import store
+
+        entry = store.latest()
+        if entry is None:
+            raise UserError("no SOURCE given and no earlier result: parse a trace first "
+                            "(`reclaimctl parse TRACE`) or name one (a file, a `parse -o` directory, a sample)")
+        import click
+
+        click.echo(f"reclaimctl: using the latest result: {entry['source']} (parsed {entry['time']}, "
+                   f"{entry['path']})", err=True)
+        return EventTables.load(entry["path"])
     src = resolve(arg)
     if src.kind == "tables":
         return EventTables.load(src.paths[0])

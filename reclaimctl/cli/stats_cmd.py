@@ -13,14 +13,16 @@ class StatsGroup(click.Group):
     """``reclaimctl stats SOURCE`` is ``reclaimctl stats summary SOURCE``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
             args = ["summary", *args]
         return super().parse_args(ctx, args)
 
 
 @click.group("stats", cls=StatsGroup)
 def stats() -> None:
-    """Reclaim statistics of SOURCE (a trace, a `parse -o` directory or a sample name).
+    """Reclaim statistics of SOURCE (a trace, a `parse -o` directory or a sample name); with no
+    SOURCE, of the latest result of `reclaimctl parse` (kept in $RECLAIMCTL_HOME, by default
+    ~/.local/share/reclaimctl).
 
     \b
     reclaimctl stats kernel-372            the summary of every view
@@ -38,7 +40,7 @@ def _kinds(kind: str) -> tuple[str, ...]:
 
 
 @stats.command("per-cpu")
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option("--kind", type=click.Choice(["all", "memcg", "direct"]), default="all", show_default=True,
               help="Which reclaim calls (their *_reclaim_end events).")
 @click.option("--interval", type=click.FloatRange(min=0.000001), default=1.0, show_default=True,
@@ -47,7 +49,7 @@ def _kinds(kind: str) -> tuple[str, ...]:
 @click.option("--top", type=click.IntRange(min=1), help="Only the N CPUs with the most calls.")
 @click.option("--window", nargs=2, type=float, help="Only calls that ended between these two timestamps (s).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def per_cpu(source: str, kind: str, interval: float, cpus: tuple[int, ...], top: int | None,
+def per_cpu(source: str | None, kind: str, interval: float, cpus: tuple[int, ...], top: int | None,
             window: tuple[float, float] | None, fmt: str) -> None:
     """Per CPU and interval: calls, mean nr_reclaimed, LOW (< 32 pages), ALL and the histogram
     0..31, >=32; then the whole-trace histogram per CPU and overall."""
@@ -80,9 +82,9 @@ def per_cpu(source: str, kind: str, interval: float, cpus: tuple[int, ...], top:
 
 
 @stats.command("per-priority")
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def per_priority_cmd(source: str, fmt: str) -> None:
+def per_priority_cmd(source: str | None, fmt: str) -> None:
     """Per priority (12..0) and LRU: shrink_inactive calls, scanned, reclaimed, efficiency, activated,
     ref_keep, dirty, writeback, congested, immediate, unmap_fail; shrink_active taken/deactivated/
     referenced; isolate requested/taken/skipped; time spent at each priority inside episodes."""
@@ -102,12 +104,12 @@ def per_priority_cmd(source: str, fmt: str) -> None:
 
 
 @stats.command("episodes")
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option("--kind", type=click.Choice(["all", "memcg", "direct", "softlimit", "node"]), default="all",
               show_default=True)
 @click.option("--slowest", type=click.IntRange(min=0), default=10, show_default=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def episodes(source: str, kind: str, slowest: int, fmt: str) -> None:
+def episodes(source: str | None, kind: str, slowest: int, fmt: str) -> None:
     """Reclaim episodes (begin/end pairs per task): latency percentiles and buckets, the slowest
     episodes, totals per task; unmatched begins and ends are reported."""
     from ..analysis.episodes import (
@@ -140,9 +142,9 @@ def episodes(source: str, kind: str, slowest: int, fmt: str) -> None:
 
 
 @stats.command("slab")
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def slab(source: str, fmt: str) -> None:
+def slab(source: str | None, fmt: str) -> None:
     """shrink_slab's share of do_try_to_free_pages and shrink_node time, per episode and CPU,
     from systemtap output of the notes' script."""
     from ..analysis.slab import stap_episodes, stap_slab_per_cpu
@@ -158,9 +160,9 @@ def slab(source: str, fmt: str) -> None:
 
 
 @stats.command("kswapd")
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def kswapd(source: str, fmt: str) -> None:
+def kswapd(source: str | None, fmt: str) -> None:
     """Per node: kswapd wakes, awake time, pages scanned and reclaimed by kswapd; wakeup_kswapd by
     order."""
     from ..analysis.kswapd import kswapd_per_node, wakeups_by_order
@@ -177,9 +179,9 @@ def kswapd(source: str, fmt: str) -> None:
 
 
 @stats.command("writeback")
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def writeback_cmd(source: str, fmt: str) -> None:
+def writeback_cmd(source: str | None, fmt: str) -> None:
     """Writeback from reclaim: writepage by reclaimer (kswapd, direct) and LRU type; dirty,
     writeback, congested and immediate pages met by shrink_inactive; throttling waits."""
     from ..analysis.kswapd import writeback
@@ -193,9 +195,9 @@ def writeback_cmd(source: str, fmt: str) -> None:
 
 
 @stats.command("summary")
-@click.argument("source")
+@click.argument("source", required=False)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def summary(source: str, fmt: str) -> None:
+def summary(source: str | None, fmt: str) -> None:
     """The headline of each view."""
     import pandas as pd
 
@@ -224,4 +226,4 @@ def summary(source: str, fmt: str) -> None:
     if len(nodes):
         show(nodes, "kswapd per node", fmt)
     if not len(ep.table) and not len(ends) and not len(st) and not len(nodes):
-        raise UserError(f"{source}: no reclaim events to summarize")
+        raise UserError(f"{source or 'the latest result'}: no reclaim events to summarize")
