@@ -231,6 +231,29 @@ def test_kswapd_and_writeback_views(parse_text):
     assert pages.values.tolist() == [["direct", "anon", 1], ["kswapd", "file", 1]]
     assert met.set_index("reclaimer").loc["kswapd", "nr_scanned"] == 32
     assert waits.values.tolist() == [["writeback_congestion_wait", 1, 2.5]]
+    from reclaimctl.analysis.episodes import kswapd_episodes
+
+    ks = kswapd_episodes(t)
+    assert ks["duration_ns"].tolist() == [10_000_000, 5_000_000] and set(ks["nid"]) == {0}
+
+
+def test_by_task_counts_writepage_sync_and_async(parse_text):
+    from reclaimctl.analysis.episodes import by_task
+
+    text = "".join([
+        line("w", 5, 0, "3.000000", DBEGIN),
+        line("w", 5, 0, "3.000100", "mm_vmscan_writepage: page=00000000000000aa pfn=10 "
+                                    "flags=RECLAIM_WB_FILE|RECLAIM_WB_ASYNC"),
+        line("w", 5, 0, "3.000200", "mm_vmscan_writepage: page=00000000000000ab pfn=11 "
+                                    "flags=RECLAIM_WB_ANON|RECLAIM_WB_SYNC"),
+        line("w", 5, 0, "3.000300", "mm_vmscan_writepage: page=00000000000000ac pfn=12 "
+                                    "flags=RECLAIM_WB_ANON|RECLAIM_WB_ASYNC"),
+        line("w", 5, 0, "3.001000", "mm_vmscan_direct_reclaim_end: nr_reclaimed=3"),
+    ])
+    t = parse_text(text)
+    row = by_task(reclaim_episodes(t).table, t).iloc[0]
+    assert (row["comm"], row["episodes"], row["writepage_sync"], row["writepage_async"]) == ("w", 1, 1, 2)
+    assert row["total_ms"] == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------- sources and the result store

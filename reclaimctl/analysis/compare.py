@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..events.tables import EventTables
 from .episodes import latency_summary, reclaim_episodes
+from .kswapd import kswapd_per_node
 from .percpu import per_cpu_histogram, reclaim_ends
 from .priority import per_priority
 from .slab import stap_episodes
@@ -46,6 +47,14 @@ def metrics(tables: EventTables) -> tuple[dict[str, float], np.ndarray]:
         out["percpu.calls"] = float(h["calls"])
         out["percpu.mean_nr_reclaimed"] = float(h["mean"])
         out["percpu.low_share"] = float(h["low_share"])
+        hist = per_cpu_histogram(ends).iloc[-1]
+        for bucket in ("0", "1", "2", "4", "8", "16", "31", ">=32"):  # the histogram's shift, as shares
+            out[f"percpu.share_nr_reclaimed_{bucket}"] = float(hist[bucket]) / float(hist["calls"])
+    nodes = kswapd_per_node(tables)
+    if len(nodes):
+        out["kswapd.wakes"] = float(nodes["wakes"].sum())
+        out["kswapd.awake_ms"] = float(nodes["awake_ms"].sum())
+        out["kswapd.nr_reclaimed"] = float(nodes["nr_reclaimed"].sum())
     st = stap_episodes(tables)
     if len(st):
         out["slab.share_of_reclaim"] = float(st["shrink_slab_ns"].sum() / st["try_to_free_ns"].sum())

@@ -145,11 +145,14 @@ def latency_summary(episodes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def by_task(episodes: pd.DataFrame) -> pd.DataFrame:
-    """Per (comm, pid) totals in the manner of trace-vmscan-postprocess.pl."""
+def by_task(episodes: pd.DataFrame, tables: EventTables | None = None) -> pd.DataFrame:
+    """Per (comm, pid) totals in the manner of trace-vmscan-postprocess.pl: episodes, total/avg/max
+    latency, pages scanned and reclaimed, and (given the tables) pages the task wrote from reclaim,
+    sync and async."""
+    cols = ["comm", "pid", "episodes", "total_ms", "avg_ms", "max_ms", "nr_scanned", "nr_reclaimed",
+            "writepage_sync", "writepage_async"]
     if len(episodes) == 0:
-        return pd.DataFrame(columns=["comm", "pid", "episodes", "total_ms", "avg_ms", "max_ms", "nr_scanned",
-                                     "nr_reclaimed"])
+        return pd.DataFrame(columns=cols)
     g = episodes.groupby(["comm", "pid"], sort=False)
     out = pd.DataFrame({
         "episodes": g.size(),
@@ -159,4 +162,30 @@ def by_task(episodes: pd.DataFrame) -> pd.DataFrame:
         "nr_scanned": g["nr_scanned"].sum(),
         "nr_reclaimed": g["nr_reclaimed"].sum(),
     }).reset_index()
-    return out.sort_values("total_ms", ascending=False, kind="stable").reset_index(drop=True)
+    out["writepage_sync"] = 0
+    out["writepage_async"] = 0
+    if tables is not None:
+        wp = _frame(tables, "mm_vmscan_writepage", ["pid", "is_sync"])
+        if len(wp):
+            counts = wp.groupby(["pid", "is_sync"]).size().unstack(fill_value=0)
+            for flag, col in ((True, "writepage_sync"), (False, "writepage_async")):
+                if flag in counts.columns:
+                    out[col] = out["pid"].map(counts[flag]).fillna(0).astype("int64")
+    return out[cols].sort_values("total_ms", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def kswapd_episodes(tables: EventTables) -> pd.DataFrame:
+    """kswapd wake..sleep per node, as episodes of kind "kswapd" (pid: the kswapd thread)."""
+    wake = _frame(tables, "mm_vmscan_kswapd_wake", ["ts_ns", "line", "cpu", "pid", "comm", "nid"]).assign(w=True)
+    sleep = _frame(tables, "mm_vmscan_kswapd_sleep", ["ts_ns", "line", "cpu", "pid", "comm", "nid"]).assign(w=False)
+    ev = pd.concat([wake, sleep], ignore_index=True).sort_values(["nid", "ts_ns", "line"], kind="stable")
+    ev = ev.reset_index(drop=True)  # row i + 1 is the next event of the node
+    nxt = ev.shift(-1)
+    start = ev["w"] & (nxt["nid"] == ev["nid"]) & (nxt["w"] == False)  # noqa: E712 - NaN after the shift
+    b = ev[start]
+    e = ev.loc[start[start].index + 1]
+    return pd.DataFrame({
+        "kind": "kswapd", "pid": b["pid"].to_numpy(), "comm": b["comm"].to_numpy(), "nid": b["nid"].to_numpy(),
+        "start_ns": b["ts_ns"].to_numpy(), "end_ns": e["ts_ns"].to_numpy(),
+        "duration_ns": e["ts_ns"].to_numpy() - b["ts_ns"].to_numpy(),
+    })

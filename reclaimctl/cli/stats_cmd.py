@@ -117,6 +117,7 @@ def episodes(source: str | None, kind: str, slowest: int, fmt: str) -> None:
         KINDS,
         LATENCY_COLUMNS,
         by_task,
+        kswapd_episodes,
         latency_summary,
         reclaim_episodes,
     )
@@ -124,7 +125,8 @@ def episodes(source: str | None, kind: str, slowest: int, fmt: str) -> None:
     from .sources import load
 
     kinds = tuple(KINDS) if kind == "all" else (kind,)
-    ep = reclaim_episodes(load(source), kinds)
+    tables = load(source)
+    ep = reclaim_episodes(tables, kinds)
     if len(ep.table) == 0:
         note("no reclaim episodes (no matched *_reclaim_begin/_end pairs)", fmt)
     else:
@@ -135,7 +137,12 @@ def episodes(source: str | None, kind: str, slowest: int, fmt: str) -> None:
                 "shrink_inactive", "shrink_active", "nr_scanned"]
         worst = ep.table.sort_values("duration_ns", ascending=False, kind="stable").head(slowest)
         show(worst[cols], f"slowest {len(worst)} episodes", fmt)
-        show(by_task(ep.table), "per task", fmt)
+        show(by_task(ep.table, tables), "per task (as trace-vmscan-postprocess.pl)", fmt)
+    ks = kswapd_episodes(tables)
+    if len(ks) and kind == "all":
+        ks_lat = latency_summary(ks.assign(nr_reclaimed=0))
+        show(ks_lat[["kind", "episodes", "mean_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms"]],
+             "kswapd awake episodes (wake .. sleep per node)", fmt)
     if len(ep.unmatched_begin) or len(ep.unmatched_end):
         note(f"unmatched: {len(ep.unmatched_begin)} begin lines without an end, {len(ep.unmatched_end)} end lines "
              "without a begin (the trace starts or ends inside them, or events were lost)", fmt)
