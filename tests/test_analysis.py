@@ -280,3 +280,19 @@ def test_ambiguous_source_lists_both(tmp_path):
     assert proc.returncode != 0 and "ambiguous" in proc.stderr and "sample:kernel-372" in proc.stderr
     ok = run_cli("stats", "episodes", "sample:kernel-372", "--format", "json", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_views_write_parquet_and_csv_files(tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "pq"
+    proc = run_cli("stats", "per-priority", "kernel-372", "--format", "parquet", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    t = pq.read_table(out / "shrink_inactive_per_priority.parquet").to_pandas().set_index("priority")
+    assert t.loc[8, "nr_scanned"] == 25 and t["time_ms"].sum() == pytest.approx(1043.374)
+    csv = tmp_path / "cmp.csv"
+    assert run_cli("compare", "kernel-147", "kernel-372", "--format", "csv", "-o", str(csv)).returncode == 0
+    text = csv.read_text()
+    assert text.startswith("# A = kernel-147, B = kernel-372\nmetric,A,B,delta,ratio\n")
+    bad = run_cli("stats", "slab", "kernel-372", "--format", "parquet")
+    assert bad.returncode != 0 and "--format parquet needs --output DIR" in bad.stderr

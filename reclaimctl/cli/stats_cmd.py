@@ -6,7 +6,26 @@ import click
 
 from .errors import UserError
 
-FORMATS = click.Choice(["table", "json", "csv"])
+FORMATS = click.Choice(["table", "json", "csv", "parquet"])
+
+
+def output_options(f):  # type: ignore[no-untyped-def]
+    """--format and --output, shared by every view."""
+    f = click.option("--output", "-o", "output", type=click.Path(),
+                     help="Write to this file (for parquet: a directory, one file per view).")(f)
+    return click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
+                        help="table (rich, plain text in a pipe), json (a line per view), csv, parquet.")(f)
+
+
+def renderer(fmt: str, output: str | None):  # type: ignore[no-untyped-def]
+    from ..report.tables import Renderer
+
+    try:
+        out = Renderer(fmt, output)
+    except (ValueError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    click.get_current_context().call_on_close(out.close)
+    return out
 
 
 class StatsGroup(click.Group):
@@ -48,14 +67,15 @@ def _kinds(kind: str) -> tuple[str, ...]:
 @click.option("--cpu", "cpus", multiple=True, type=int, help="Only these CPUs (repeatable).")
 @click.option("--top", type=click.IntRange(min=1), help="Only the N CPUs with the most calls.")
 @click.option("--window", nargs=2, type=float, help="Only calls that ended between these two timestamps (s).")
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@output_options
 def per_cpu(source: str | None, kind: str, interval: float, cpus: tuple[int, ...], top: int | None,
-            window: tuple[float, float] | None, fmt: str) -> None:
+            window: tuple[float, float] | None, fmt: str, output: str | None) -> None:
     """Per CPU and interval: calls, mean nr_reclaimed, LOW (< 32 pages), ALL and the histogram
     0..31, >=32; then the whole-trace histogram per CPU and overall."""
     from ..analysis.percpu import BUCKETS, per_cpu_histogram, per_cpu_intervals, reclaim_ends
-    from ..report.tables import note, show
     from .sources import load
+
+    out = renderer(fmt, output)
 
     ends = reclaim_ends(load(source), _kinds(kind))
     if cpus:
@@ -67,40 +87,41 @@ def per_cpu(source: str | None, kind: str, interval: float, cpus: tuple[int, ...
         busiest = ends["cpu"].value_counts().head(top).index
         ends = ends[ends["cpu"].isin(busiest)]
     if len(ends) == 0:
-        note("no reclaim calls ended in this selection (no *_reclaim_end events)", fmt)
+        out.note("no reclaim calls ended in this selection (no *_reclaim_end events)")
         return
     iv = per_cpu_intervals(ends, int(interval * 1e9))
     nonzero = [b for b in BUCKETS if iv[b].sum() > 0]
-    show(iv[["cpu", "interval_s", "calls", "mean", "low", "all", *nonzero]], "reclaim calls per CPU and interval", fmt)
+    out.show(iv[["cpu", "interval_s", "calls", "mean", "low", "all", *nonzero]], "reclaim calls per CPU and interval")
     hist = per_cpu_histogram(ends)
-    show(hist[["cpu", "calls", "mean", "low", "low_share"]], "whole trace per CPU", fmt)
+    out.show(hist[["cpu", "calls", "mean", "low", "low_share"]], "whole trace per CPU")
     overall = hist.iloc[-1]
     bars = {"nr_reclaimed": BUCKETS, "calls": [int(overall[b]) for b in BUCKETS]}
     import pandas as pd
 
-    show(pd.DataFrame(bars), "histogram of nr_reclaimed, all CPUs", fmt, bars="calls")
+    out.show(pd.DataFrame(bars), "histogram of nr_reclaimed, all CPUs", bars="calls")
 
 
 @stats.command("per-priority")
 @click.argument("source", required=False)
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def per_priority_cmd(source: str | None, fmt: str) -> None:
+@output_options
+def per_priority_cmd(source: str | None, fmt: str, output: str | None) -> None:
     """Per priority (12..0) and LRU: shrink_inactive calls, scanned, reclaimed, efficiency, activated,
     ref_keep, dirty, writeback, congested, immediate, unmap_fail; shrink_active taken/deactivated/
     referenced; isolate requested/taken/skipped; time spent at each priority inside episodes."""
     from ..analysis.priority import per_priority
-    from ..report.tables import note, show
     from .sources import load
+
+    out = renderer(fmt, output)
 
     pp = per_priority(load(source))
     if len(pp) == 0:
-        note("no shrink_inactive/shrink_active events in this source", fmt)
+        out.note("no shrink_inactive/shrink_active events in this source")
         return
-    show(pp[["priority", "lru", "time_ms", "inactive_calls", "nr_scanned", "nr_reclaimed", "efficiency",
+    out.show(pp[["priority", "lru", "time_ms", "inactive_calls", "nr_scanned", "nr_reclaimed", "efficiency",
              "nr_activate", "nr_ref_keep", "nr_dirty", "nr_writeback", "nr_congested", "nr_immediate",
-             "nr_unmap_fail"]], "shrink_inactive per priority", fmt, bars="time_ms")
+             "nr_unmap_fail"]], "shrink_inactive per priority", bars="time_ms")
     cols = [c for c in pp.columns if c.startswith(("active_", "isolate_"))]
-    show(pp[["priority", "lru", *cols]], "shrink_active and isolate per priority", fmt)
+    out.show(pp[["priority", "lru", *cols]], "shrink_active and isolate per priority")
 
 
 @stats.command("episodes")
@@ -108,8 +129,8 @@ def per_priority_cmd(source: str | None, fmt: str) -> None:
 @click.option("--kind", type=click.Choice(["all", "memcg", "direct", "softlimit", "node"]), default="all",
               show_default=True)
 @click.option("--slowest", type=click.IntRange(min=0), default=10, show_default=True)
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def episodes(source: str | None, kind: str, slowest: int, fmt: str) -> None:
+@output_options
+def episodes(source: str | None, kind: str, slowest: int, fmt: str, output: str | None) -> None:
     """Reclaim episodes (begin/end pairs per task): latency percentiles and buckets, the slowest
     episodes, totals per task; unmatched begins and ends are reported."""
     from ..analysis.episodes import (
@@ -121,116 +142,121 @@ def episodes(source: str | None, kind: str, slowest: int, fmt: str) -> None:
         latency_summary,
         reclaim_episodes,
     )
-    from ..report.tables import note, show
     from .sources import load
+
+    out = renderer(fmt, output)
 
     kinds = tuple(KINDS) if kind == "all" else (kind,)
     tables = load(source)
     ep = reclaim_episodes(tables, kinds)
     if len(ep.table) == 0:
-        note("no reclaim episodes (no matched *_reclaim_begin/_end pairs)", fmt)
+        out.note("no reclaim episodes (no matched *_reclaim_begin/_end pairs)")
     else:
         lat = latency_summary(ep.table)
-        show(lat[LATENCY_COLUMNS], "episode latency", fmt)
-        show(lat[["kind", *BUCKET_LABELS]], "episodes per latency bucket", fmt)
+        out.show(lat[LATENCY_COLUMNS], "episode latency")
+        out.show(lat[["kind", *BUCKET_LABELS]], "episodes per latency bucket")
         cols = ["kind", "comm", "pid", "cpu", "start_ns", "duration_ns", "nr_reclaimed", "lowest_priority",
                 "shrink_inactive", "shrink_active", "nr_scanned"]
         worst = ep.table.sort_values("duration_ns", ascending=False, kind="stable").head(slowest)
-        show(worst[cols], f"slowest {len(worst)} episodes", fmt)
-        show(by_task(ep.table, tables), "per task (as trace-vmscan-postprocess.pl)", fmt)
+        out.show(worst[cols], f"slowest {len(worst)} episodes")
+        out.show(by_task(ep.table, tables), "per task (as trace-vmscan-postprocess.pl)")
     ks = kswapd_episodes(tables)
     if len(ks) and kind == "all":
         ks_lat = latency_summary(ks.assign(nr_reclaimed=0))
-        show(ks_lat[["kind", "episodes", "mean_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms"]],
-             "kswapd awake episodes (wake .. sleep per node)", fmt)
+        out.show(ks_lat[["kind", "episodes", "mean_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms"]],
+             "kswapd awake episodes (wake .. sleep per node)")
     if len(ep.unmatched_begin) or len(ep.unmatched_end):
-        note(f"unmatched: {len(ep.unmatched_begin)} begin lines without an end, {len(ep.unmatched_end)} end lines "
-             "without a begin (the trace starts or ends inside them, or events were lost)", fmt)
+        out.note(f"unmatched: {len(ep.unmatched_begin)} begin lines without an end, {len(ep.unmatched_end)} end lines "
+             "without a begin (the trace starts or ends inside them, or events were lost)")
 
 
 @stats.command("slab")
 @click.argument("source", required=False)
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def slab(source: str | None, fmt: str) -> None:
+@output_options
+def slab(source: str | None, fmt: str, output: str | None) -> None:
     """shrink_slab's share of do_try_to_free_pages and shrink_node time, per episode and CPU,
     from systemtap output of the notes' script."""
     from ..analysis.slab import stap_episodes, stap_slab_per_cpu
-    from ..report.tables import note, show
     from .sources import load
+
+    out = renderer(fmt, output)
 
     ep = stap_episodes(load(source))
     if len(ep) == 0:
-        note("no systemtap do_try_to_free_pages timings in this source", fmt)
+        out.note("no systemtap do_try_to_free_pages timings in this source")
         return
-    show(ep, "do_try_to_free_pages episodes (systemtap)", fmt)
-    show(stap_slab_per_cpu(ep), "per CPU", fmt)
+    out.show(ep, "do_try_to_free_pages episodes (systemtap)")
+    out.show(stap_slab_per_cpu(ep), "per CPU")
 
 
 @stats.command("kswapd")
 @click.argument("source", required=False)
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def kswapd(source: str | None, fmt: str) -> None:
+@output_options
+def kswapd(source: str | None, fmt: str, output: str | None) -> None:
     """Per node: kswapd wakes, awake time, pages scanned and reclaimed by kswapd; wakeup_kswapd by
     order."""
     from ..analysis.kswapd import kswapd_per_node, wakeups_by_order
-    from ..report.tables import note, show
     from .sources import load
+
+    out = renderer(fmt, output)
 
     tables = load(source)
     nodes = kswapd_per_node(tables)
     if len(nodes) == 0:
-        note("no kswapd events (mm_vmscan_kswapd_wake/sleep) in this source", fmt)
+        out.note("no kswapd events (mm_vmscan_kswapd_wake/sleep) in this source")
         return
-    show(nodes, "kswapd per node", fmt)
-    show(wakeups_by_order(tables), "wakeup_kswapd by node and order", fmt, bars="wakeups")
+    out.show(nodes, "kswapd per node")
+    out.show(wakeups_by_order(tables), "wakeup_kswapd by node and order", bars="wakeups")
 
 
 @stats.command("writeback")
 @click.argument("source", required=False)
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def writeback_cmd(source: str | None, fmt: str) -> None:
+@output_options
+def writeback_cmd(source: str | None, fmt: str, output: str | None) -> None:
     """Writeback from reclaim: writepage by reclaimer (kswapd, direct) and LRU type; dirty,
     writeback, congested and immediate pages met by shrink_inactive; throttling waits."""
     from ..analysis.kswapd import writeback
-    from ..report.tables import show
     from .sources import load
 
+    out = renderer(fmt, output)
+
     pages, met, waits = writeback(load(source))
-    show(pages, "pages written by reclaim (mm_vmscan_writepage)", fmt)
-    show(met, "pages met by shrink_inactive", fmt)
-    show(waits, "reclaim throttling", fmt)
+    out.show(pages, "pages written by reclaim (mm_vmscan_writepage)")
+    out.show(met, "pages met by shrink_inactive")
+    out.show(waits, "reclaim throttling")
 
 
 @stats.command("summary")
 @click.argument("source", required=False)
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def summary(source: str | None, fmt: str) -> None:
+@output_options
+def summary(source: str | None, fmt: str, output: str | None) -> None:
     """The headline of each view."""
     import pandas as pd
 
     from ..analysis.episodes import LATENCY_COLUMNS, latency_summary, reclaim_episodes
     from ..analysis.percpu import per_cpu_histogram, reclaim_ends
     from ..analysis.slab import stap_episodes
-    from ..report.tables import show
     from .sources import load
+
+    out = renderer(fmt, output)
 
     tables = load(source)
     ep = reclaim_episodes(tables)
     if len(ep.table):
-        show(latency_summary(ep.table)[LATENCY_COLUMNS], "episode latency", fmt)
+        out.show(latency_summary(ep.table)[LATENCY_COLUMNS], "episode latency")
     ends = reclaim_ends(tables)
     if len(ends):
         h = per_cpu_histogram(ends).iloc[-1]
-        show(pd.DataFrame([{"calls": h["calls"], "mean_nr_reclaimed": h["mean"], "low": h["low"],
-                            "low_share": h["low_share"]}]), "reclaim calls, all CPUs", fmt)
+        out.show(pd.DataFrame([{"calls": h["calls"], "mean_nr_reclaimed": h["mean"], "low": h["low"],
+                            "low_share": h["low_share"]}]), "reclaim calls, all CPUs")
     st = stap_episodes(tables)
     if len(st):
-        show(st[["cpu", "comm", "try_to_free_ns", "shrink_slab_ns", "slab_share", "shrink_node_calls", "priorities"]],
-             "shrink_slab share (systemtap)", fmt)
+        out.show(st[["cpu", "comm", "try_to_free_ns", "shrink_slab_ns", "slab_share", "shrink_node_calls", "priorities"]],
+             "shrink_slab share (systemtap)")
     from ..analysis.kswapd import kswapd_per_node
 
     nodes = kswapd_per_node(tables)
     if len(nodes):
-        show(nodes, "kswapd per node", fmt)
+        out.show(nodes, "kswapd per node")
     if not len(ep.table) and not len(ends) and not len(st) and not len(nodes):
         raise UserError(f"{source or 'the latest result'}: no reclaim events to summarize")
