@@ -296,3 +296,12 @@ def test_views_write_parquet_and_csv_files(tmp_path):
     assert text.startswith("# A = kernel-147, B = kernel-372\nmetric,A,B,delta,ratio\n")
     bad = run_cli("stats", "slab", "kernel-372", "--format", "parquet")
     assert bad.returncode != 0 and "--format parquet needs --output DIR" in bad.stderr
+
+
+@pytest.mark.parametrize("view,ext", [("episodes", "png"), ("per-priority", "svg"), ("per-cpu", "pdf")])
+def test_plots_are_drawn(tmp_path, view, ext):
+    path = tmp_path / f"out.{ext}"
+    proc = run_cli("stats", view, "kernel-372", "--plot", str(path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    head = path.read_bytes()[:8]
+    assert head.startswith({"png": b"\x89PNG", "svg": b"<?xml", "pdf": b"%PDF"}[ext])

@@ -17,6 +17,22 @@ def output_options(f):  # type: ignore[no-untyped-def]
                         help="table (rich, plain text in a pipe), json (a line per view), csv, parquet.")(f)
 
 
+def plot_option(f):  # type: ignore[no-untyped-def]
+    return click.option("--plot", type=click.Path(dir_okay=False),
+                        help="Also draw the view into this file (.png, .pdf, .svg; needs the plot extra).")(f)
+
+
+def draw(fn, *args) -> None:  # type: ignore[no-untyped-def]
+    from ..report.plots import PlotUnavailable
+
+    try:
+        fn(*args)
+    except PlotUnavailable as exc:
+        raise UserError(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot draw {args[1]}: {exc}") from None
+
+
 def renderer(fmt: str, output: str | None):  # type: ignore[no-untyped-def]
     from ..report.tables import Renderer
 
@@ -68,8 +84,9 @@ def _kinds(kind: str) -> tuple[str, ...]:
 @click.option("--top", type=click.IntRange(min=1), help="Only the N CPUs with the most calls.")
 @click.option("--window", nargs=2, type=float, help="Only calls that ended between these two timestamps (s).")
 @output_options
+@plot_option
 def per_cpu(source: str | None, kind: str, interval: float, cpus: tuple[int, ...], top: int | None,
-            window: tuple[float, float] | None, fmt: str, output: str | None) -> None:
+            window: tuple[float, float] | None, fmt: str, output: str | None, plot: str | None) -> None:
     """Per CPU and interval: calls, mean nr_reclaimed, LOW (< 32 pages), ALL and the histogram
     0..31, >=32; then the whole-trace histogram per CPU and overall."""
     from ..analysis.percpu import BUCKETS, per_cpu_histogram, per_cpu_intervals, reclaim_ends
@@ -90,6 +107,10 @@ def per_cpu(source: str | None, kind: str, interval: float, cpus: tuple[int, ...
         out.note("no reclaim calls ended in this selection (no *_reclaim_end events)")
         return
     iv = per_cpu_intervals(ends, int(interval * 1e9))
+    if plot:
+        from ..report.plots import per_cpu_heatmap
+
+        draw(per_cpu_heatmap, iv, plot, f"mean nr_reclaimed per CPU and {interval:g} s ({source or 'latest'})")
     nonzero = [b for b in BUCKETS if iv[b].sum() > 0]
     out.show(iv[["cpu", "interval_s", "calls", "mean", "low", "all", *nonzero]], "reclaim calls per CPU and interval")
     hist = per_cpu_histogram(ends)
@@ -104,7 +125,8 @@ def per_cpu(source: str | None, kind: str, interval: float, cpus: tuple[int, ...
 @stats.command("per-priority")
 @click.argument("source", required=False)
 @output_options
-def per_priority_cmd(source: str | None, fmt: str, output: str | None) -> None:
+@plot_option
+def per_priority_cmd(source: str | None, fmt: str, output: str | None, plot: str | None) -> None:
     """Per priority (12..0) and LRU: shrink_inactive calls, scanned, reclaimed, efficiency, activated,
     ref_keep, dirty, writeback, congested, immediate, unmap_fail; shrink_active taken/deactivated/
     referenced; isolate requested/taken/skipped; time spent at each priority inside episodes."""
@@ -114,6 +136,10 @@ def per_priority_cmd(source: str | None, fmt: str, output: str | None) -> None:
     out = renderer(fmt, output)
 
     pp = per_priority(load(source))
+    if plot and len(pp):
+        from ..report.plots import priority_bars
+
+        draw(priority_bars, pp, plot, f"reclaim per priority ({source or 'latest'})")
     if len(pp) == 0:
         out.note("no shrink_inactive/shrink_active events in this source")
         return
@@ -130,7 +156,8 @@ def per_priority_cmd(source: str | None, fmt: str, output: str | None) -> None:
               show_default=True)
 @click.option("--slowest", type=click.IntRange(min=0), default=10, show_default=True)
 @output_options
-def episodes(source: str | None, kind: str, slowest: int, fmt: str, output: str | None) -> None:
+@plot_option
+def episodes(source: str | None, kind: str, slowest: int, fmt: str, output: str | None, plot: str | None) -> None:
     """Reclaim episodes (begin/end pairs per task): latency percentiles and buckets, the slowest
     episodes, totals per task; unmatched begins and ends are reported."""
     from ..analysis.episodes import (
@@ -149,6 +176,10 @@ def episodes(source: str | None, kind: str, slowest: int, fmt: str, output: str 
     kinds = tuple(KINDS) if kind == "all" else (kind,)
     tables = load(source)
     ep = reclaim_episodes(tables, kinds)
+    if plot and len(ep.table):
+        from ..report.plots import latency_cdf
+
+        draw(latency_cdf, ep.table, plot, f"reclaim episode latency ({source or 'latest'})")
     if len(ep.table) == 0:
         out.note("no reclaim episodes (no matched *_reclaim_begin/_end pairs)")
     else:
