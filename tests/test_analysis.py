@@ -305,3 +305,22 @@ def test_plots_are_drawn(tmp_path, view, ext):
     assert proc.returncode == 0, proc.stderr
     head = path.read_bytes()[:8]
     assert head.startswith({"png": b"\x89PNG", "svg": b"<?xml", "pdf": b"%PDF"}[ext])
+
+
+def test_shrinkers_from_slab_events(parse_text):
+    from reclaimctl.analysis.slab import shrinkers
+
+    start = ("mm_shrink_slab_start: super_cache_scan+0x0/0x1a0 000000003e89d20a: nid: 0 objects to shrink {o} "
+             "gfp_flags GFP_KERNEL cache items {c} delta 12 total_scan 34 priority 12")
+    end = ("mm_shrink_slab_end: super_cache_scan+0x0/0x1a0 000000003e89d20a: nid: 0 unused scan count {u} "
+           "new scan count {n} total_scan -118 last shrinker return val {f}")
+    text = "".join([
+        line("k", 8, 0, "4.000000", start.format(o=100, c=1000)),
+        line("k", 8, 0, "4.000500", end.format(u=100, n=40, f=60)),
+        line("k", 8, 0, "4.001000", start.format(o=40, c=3000)),
+        line("k", 8, 0, "4.003000", end.format(u=40, n=50, f=10)),
+    ])
+    r = shrinkers(parse_text(text)).iloc[0]
+    assert r["shrinker"] == "super_cache_scan+0x0/0x1a0"
+    assert (r["calls"], r["objects_to_shrink"], r["freed"], r["deferred_growth"]) == (2, 140, 70, 90 - 140)
+    assert r["mean_cache_items"] == pytest.approx(2000.0) and r["time_ms"] == pytest.approx(0.5 + 2.0)

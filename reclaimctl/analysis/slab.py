@@ -54,3 +54,38 @@ def stap_slab_per_cpu(episodes: pd.DataFrame) -> pd.DataFrame:
     }).reset_index()
     out["slab_share"] = out["shrink_slab_ns"] / out["try_to_free_ns"]
     return out
+
+
+def shrinkers(tables: EventTables) -> pd.DataFrame:
+    """Per shrinker (its scan function) from mm_shrink_slab_start/end: calls, objects to shrink
+    (the deferred work taken), cache items seen, objects freed, growth of the deferred count, and
+    time from start to end (each start paired with the next end of the same task)."""
+    cols = ["shrinker", "calls", "objects_to_shrink", "mean_cache_items", "freed", "deferred_growth", "time_ms"]
+    st = tables["mm_shrink_slab_start"].select(
+        ["ts_ns", "line", "pid", "shrink", "nr_objects_to_shrink", "cache_items", "total_scan"]).to_pandas()
+    en = tables["mm_shrink_slab_end"].select(
+        ["ts_ns", "line", "pid", "shrink", "unused_scan", "new_scan", "retval"]).to_pandas()
+    if len(st) == 0 and len(en) == 0:
+        return pd.DataFrame(columns=cols)
+    for df in (st, en):
+        df["shrink"] = df["shrink"].astype(str)
+    paired = pd.merge_asof(en.sort_values("line"), st.sort_values("line")[["line", "pid", "ts_ns", "shrink"]]
+                           .rename(columns={"line": "start_line", "ts_ns": "start_ns", "shrink": "start_shrink"}),
+                           left_on="line", right_on="start_line", by="pid", direction="backward")
+    paired = paired[paired["start_shrink"] == paired["shrink"]]
+    gs = st.groupby("shrink")
+    out = pd.DataFrame({
+        "calls": gs.size(),
+        "objects_to_shrink": gs["nr_objects_to_shrink"].sum(),
+        "mean_cache_items": gs["cache_items"].mean(),
+    })
+    ge = en.groupby("shrink")
+    out = out.join(pd.DataFrame({"freed": ge["retval"].sum(),
+                                 "deferred_growth": (ge["new_scan"].sum() - ge["unused_scan"].sum())}), how="outer")
+    gp = paired.groupby("shrink")
+    out = out.join(((gp["ts_ns"].sum() - gp["start_ns"].sum()) / 1e6).rename("time_ms"), how="left")
+    out = out.rename_axis("shrinker").reset_index()
+    for c in ("calls", "objects_to_shrink", "freed", "deferred_growth"):
+        out[c] = out[c].fillna(0).astype("int64")
+    out["time_ms"] = out["time_ms"].fillna(0.0)
+    return out.sort_values("time_ms", ascending=False, kind="stable").reset_index(drop=True)[cols]

@@ -101,7 +101,16 @@ def load(arg: str | None):  # type: ignore[no-untyped-def]
     src = resolve(arg)
     if src.kind == "tables":
         return EventTables.load(src.paths[0])
+    import sys
+
+    from ..report.progress import parse_progress
+
+    parts = []
     try:
-        return EventTables.merge([read(p) for p in src.paths])
+        for p in src.paths:
+            size = os.path.getsize(p) if p != "-" and os.path.isfile(p) else None
+            with parse_progress(p, size, enabled=sys.stderr.isatty()) as advance:
+                parts.append(read(p, progress=advance))
     except ParseError as exc:
         raise UserError(str(exc)) from None
+    return EventTables.merge(parts)

@@ -55,9 +55,12 @@ class StatsGroup(click.Group):
 
 @click.group("stats", cls=StatsGroup)
 def stats() -> None:
-    """Reclaim statistics of SOURCE (a trace, a `parse -o` directory or a sample name); with no
-    SOURCE, of the latest result of `reclaimctl parse` (kept in $RECLAIMCTL_HOME, by default
-    ~/.local/share/reclaimctl).
+    """Reclaim statistics of SOURCE; with no SOURCE, of the latest result of `reclaimctl parse`
+    (kept in $RECLAIMCTL_HOME, by default ~/.local/share/reclaimctl).
+
+    SOURCE is, in this order: `-` (stdin), a trace file (plain, .gz, .xz, .zst), a directory
+    written by `parse -o`, or a sample name from traces/ (kernel-372, kernel-147).  A name that is
+    both a path and a sample is an error; `file:NAME` or `sample:NAME` says which.
 
     \b
     reclaimctl stats kernel-372            the summary of every view
@@ -205,19 +208,24 @@ def episodes(source: str | None, kind: str, slowest: int, fmt: str, output: str 
 @click.argument("source", required=False)
 @output_options
 def slab(source: str | None, fmt: str, output: str | None) -> None:
-    """shrink_slab's share of do_try_to_free_pages and shrink_node time, per episode and CPU,
-    from systemtap output of the notes' script."""
-    from ..analysis.slab import stap_episodes, stap_slab_per_cpu
+    """Slab shrinking: per shrinker from mm_shrink_slab_start/end (calls, objects to shrink, freed,
+    deferred growth, time); shrink_slab's share of do_try_to_free_pages and shrink_node time per
+    episode and CPU from systemtap output of the notes' script."""
+    from ..analysis.slab import shrinkers, stap_episodes, stap_slab_per_cpu
     from .sources import load
 
     out = renderer(fmt, output)
 
-    ep = stap_episodes(load(source))
-    if len(ep) == 0:
-        out.note("no systemtap do_try_to_free_pages timings in this source")
-        return
-    out.show(ep, "do_try_to_free_pages episodes (systemtap)")
-    out.show(stap_slab_per_cpu(ep), "per CPU")
+    tables = load(source)
+    sh = shrinkers(tables)
+    if len(sh):
+        out.show(sh, "shrinkers (mm_shrink_slab_start/end)", bars="time_ms")
+    ep = stap_episodes(tables)
+    if len(ep):
+        out.show(ep, "do_try_to_free_pages episodes (systemtap)")
+        out.show(stap_slab_per_cpu(ep), "per CPU")
+    if not len(ep) and not len(sh):
+        out.note("no slab events in this source (mm_shrink_slab_start/end, or the systemtap timings)")
 
 
 @stats.command("kswapd")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
@@ -24,8 +24,11 @@ def read(
     events: Iterable[str] | None = None,
     strict: bool = False,
     workers: int = 2,
+    progress: Callable[[int], None] | None = None,
 ) -> EventTables:
     """Parse a trace (a path, ``.gz``/``.xz``/``.zst``, or ``-`` for stdin) into event tables.
+
+    ``progress`` is called with the bytes read so far after each block.
 
     >>> tables = read("traces/kernel-372.log")
     >>> tables["mm_vmscan_memcg_reclaim_end"]["nr_reclaimed"].to_pylist()
@@ -36,6 +39,8 @@ def read(
     for batches in reader.batches():
         for name, batch in batches.items():
             parts[name].append(batch)
+        if progress is not None:
+            progress(reader.bytes_read)
     tables = {
         name: pa.Table.from_batches(bs, schema=_schema(name))
         for name, bs in sorted(parts.items())
