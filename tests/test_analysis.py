@@ -324,3 +324,14 @@ def test_shrinkers_from_slab_events(parse_text):
     assert r["shrinker"] == "super_cache_scan+0x0/0x1a0"
     assert (r["calls"], r["objects_to_shrink"], r["freed"], r["deferred_growth"]) == (2, 140, 70, 90 - 140)
     assert r["mean_cache_items"] == pytest.approx(2000.0) and r["time_ms"] == pytest.approx(0.5 + 2.0)
+
+
+def test_stats_latency_and_summary_headlines():
+    proc = run_cli("stats", "latency", "kernel-372", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    row = json.loads(proc.stdout)["rows"][0]
+    assert (row["comm"], row["pid"], row["episodes"], row["nr_scanned"], row["nr_reclaimed"]) == ("bash", 16737, 1, 40, 33)
+    proc = run_cli("stats", "kernel-372", "--format", "json")
+    views = {v["view"]: v["rows"] for v in map(json.loads, proc.stdout.splitlines())}
+    pr = views["priorities (see stats per-priority)"][0]
+    assert pr["lowest_priority"] == 8 and pr["time_at_lowest_share"] == pytest.approx(367.678 / 1043.374, abs=1e-6)

@@ -12,7 +12,7 @@ import click
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "parse": ("reclaimctl.cli.parse_cmd", "parse", "Parse a trace into typed event tables (Parquet) and summarize it."),
     "events": ("reclaimctl.cli.events_cmd", "events", "List the events the registry knows, or show one's fields and formats."),
-    "stats": ("reclaimctl.cli.stats_cmd", "stats", "Reclaim statistics: summary, per-cpu, per-priority, episodes, slab, kswapd, writeback."),
+    "stats": ("reclaimctl.cli.stats_cmd", "stats", "Reclaim statistics: summary, per-cpu, per-priority, episodes, latency, slab, kswapd, writeback."),
     "compare": ("reclaimctl.cli.compare_cmd", "compare", "Compare two traces side by side (baseline A, new B)."),
 }
 

@@ -67,6 +67,7 @@ def stats() -> None:
     reclaimctl stats per-cpu kernel-372    nr_reclaimed per CPU and second, histograms
     reclaimctl stats per-priority trace.log  what reclaim did at each priority, time at each
     reclaimctl stats episodes trace.log    reclaim episodes, latency percentiles and buckets
+    reclaimctl stats latency trace.log     reclaim latency by process (as trace-vmscan-postprocess.pl)
     reclaimctl stats slab kernel-372       shrink_slab's share of reclaim time (systemtap)
     reclaimctl stats kswapd trace.log      wakes, awake time and pages per node
     reclaimctl stats writeback trace.log   writepage from reclaim, dirty pages met, throttling
@@ -204,6 +205,26 @@ def episodes(source: str | None, kind: str, slowest: int, fmt: str, output: str 
              "without a begin (the trace starts or ends inside them, or events were lost)")
 
 
+@stats.command("latency")
+@click.argument("source", required=False)
+@click.option("--kind", type=click.Choice(["all", "memcg", "direct", "softlimit", "node"]), default="all",
+              show_default=True)
+@output_options
+def latency(source: str | None, kind: str, fmt: str, output: str | None) -> None:
+    """Reclaim latency by process (comm, pid), as trace-vmscan-postprocess.pl gives it: episodes,
+    total/avg/max latency, pages scanned and reclaimed, pages written sync and async."""
+    from ..analysis.episodes import KINDS, by_task, reclaim_episodes
+    from .sources import load
+
+    out = renderer(fmt, output)
+    tables = load(source)
+    ep = reclaim_episodes(tables, tuple(KINDS) if kind == "all" else (kind,))
+    if len(ep.table) == 0:
+        out.note("no reclaim episodes (no matched *_reclaim_begin/_end pairs)")
+        return
+    out.show(by_task(ep.table, tables), "reclaim latency by process")
+
+
 @stats.command("slab")
 @click.argument("source", required=False)
 @output_options
@@ -293,7 +314,17 @@ def summary(source: str | None, fmt: str, output: str | None) -> None:
         out.show(st[["cpu", "comm", "try_to_free_ns", "shrink_slab_ns", "slab_share", "shrink_node_calls", "priorities"]],
              "shrink_slab share (systemtap)")
     from ..analysis.kswapd import kswapd_per_node
+    from ..analysis.priority import per_priority
 
+    pp = per_priority(tables, ep)
+    if len(pp):
+        by = pp.groupby("priority")[["time_ms", "nr_scanned", "nr_reclaimed"]].sum()
+        lowest = int(by.index.min())
+        total = float(by["time_ms"].sum())
+        out.show(pd.DataFrame([{
+            "lowest_priority": lowest, "scanned": int(by["nr_scanned"].sum()), "reclaimed": int(by["nr_reclaimed"].sum()),
+            "time_at_lowest_share": float(by.loc[lowest, "time_ms"]) / total if total else None,
+        }]), "priorities (see stats per-priority)")
     nodes = kswapd_per_node(tables)
     if len(nodes):
         out.show(nodes, "kswapd per node")
