@@ -36,6 +36,7 @@ def main() -> int:
     from reclaimctl.analysis.kswapd import kswapd_per_node, writeback
     from reclaimctl.analysis.percpu import per_cpu_histogram, per_cpu_intervals, reclaim_ends
     from reclaimctl.analysis.priority import per_priority
+    from reclaimctl.analysis.slab import shrinkers
 
     reclaimctl.read(os.path.join(HERE, "..", "traces", "kernel-372.log"))
     t = time.perf_counter()
@@ -50,11 +51,12 @@ def main() -> int:
         return out
 
     ep = timed("episodes", lambda: reclaim_episodes(tables))
-    timed("episode latency + per task", lambda: (latency_summary(ep.table), by_task(ep.table)))
+    timed("episode latency + per task", lambda: (latency_summary(ep.table), by_task(ep.table, tables)))
     ends = timed("per-cpu: reclaim ends", lambda: reclaim_ends(tables))
     timed("per-cpu: intervals", lambda: per_cpu_intervals(ends))
     timed("per-cpu: histograms", lambda: per_cpu_histogram(ends))
     timed("per-priority", lambda: per_priority(tables, ep))
+    timed("slab: shrinkers", lambda: shrinkers(tables))
     timed("kswapd", lambda: kswapd_per_node(tables))
     timed("writeback", lambda: writeback(tables))
     timed("compare (trace with itself)", lambda: compare(tables, tables))
