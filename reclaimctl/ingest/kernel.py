@@ -266,6 +266,13 @@ def note_unknown_label(buf, s, e, ev, unk):
 
 
 @njit(cache=True, nogil=True, inline="always", _nrt=False)
+def _skip_ws(buf, p, e):
+    while p < e and _ws(_b(buf, p)):
+        p += 1
+    return p
+
+
+@njit(cache=True, nogil=True, inline="always", _nrt=False)
 def _token(buf, p, e):
     """(end of the token at p, index of its first "=" or -1)."""
     eq = -1
@@ -376,12 +383,8 @@ def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_sl
         p = ve
         if ve == vs:
             # "page= (null)"
-            r0 = ve
-            while r0 < e and _ws(_b(buf, r0)):
-                r0 += 1
-            r1 = r0
-            while r1 < e and not _ws(_b(buf, r1)):
-                r1 += 1
+            r0 = _skip_ws(buf, ve, e)
+            r1 = _token(buf, r0, e)[0]
             if r1 > r0 and _is_null(buf, r0, r1):
                 p = r1
                 mask |= np.int64(1) << j
@@ -556,11 +559,8 @@ def parse_header(buf, p, e):
             return fail
         irq_s = s0
         irq_e = t
-        while t < e and _ws(_b(buf, t)):
-            t += 1
-        s0 = t
-        while t < e and not _ws(_b(buf, t)):
-            t += 1
+        s0 = _skip_ws(buf, t, e)
+        t = _token(buf, s0, e)[0]
     if t - s0 < 2 or _b(buf, t - 1) != 58:
         return fail
     # timestamp
