@@ -115,7 +115,8 @@ def per_cpu(source: str | None, kind: str, interval: float, cpus: tuple[int, ...
         from ..report.plots import per_cpu_heatmap
 
         draw(per_cpu_heatmap, iv, plot, f"mean nr_reclaimed per CPU and {interval:g} s ({source or 'latest'})")
-    nonzero = [b for b in BUCKETS if iv[b].sum() > 0]
+    # on a terminal only the buckets that occur; for scripts every bucket, so columns are stable
+    nonzero = [b for b in BUCKETS if iv[b].sum() > 0] if fmt == "table" else list(BUCKETS)
     out.show(iv[["cpu", "interval_s", "calls", "mean", "low", "all", *nonzero]], "reclaim calls per CPU and interval")
     hist = per_cpu_histogram(ends)
     out.show(hist[["cpu", "calls", "mean", "low", "low_share"]], "whole trace per CPU")
@@ -193,7 +194,7 @@ def episodes(source: str | None, kind: str, slowest: int, fmt: str, output: str 
         cols = ["kind", "comm", "pid", "cpu", "start_ns", "duration_ns", "nr_reclaimed", "lowest_priority",
                 "shrink_inactive", "shrink_active", "nr_scanned"]
         worst = ep.table.sort_values("duration_ns", ascending=False, kind="stable").head(slowest)
-        out.show(worst[cols], f"slowest {len(worst)} episodes")
+        out.show(worst[cols], "slowest episodes")
         out.show(by_task(ep.table, tables), "per task (as trace-vmscan-postprocess.pl)")
     ks = kswapd_episodes(tables)
     if len(ks) and kind == "all":
@@ -244,7 +245,7 @@ def slab(source: str | None, fmt: str, output: str | None) -> None:
     ep = stap_episodes(tables)
     if len(ep):
         out.show(ep, "do_try_to_free_pages episodes (systemtap)")
-        out.show(stap_slab_per_cpu(ep), "per CPU")
+        out.show(stap_slab_per_cpu(ep), "shrink_slab share per CPU (systemtap)")
     if not len(ep) and not len(sh):
         out.note("no slab events in this source (mm_shrink_slab_start/end, or the systemtap timings)")
 
