@@ -308,9 +308,9 @@ class TraceReader:
                     pending.append(pool.submit(work, buf, start, end, final, base))
                     base += self._block_lines
                     while len(pending) > self.workers:
-                        yield from self._collect(self._result(pending.popleft()))
+                        yield from self._collect(pending.popleft().result())
                 while pending:
-                    yield from self._collect(self._result(pending.popleft()))
+                    yield from self._collect(pending.popleft().result())
         finally:
             del blocks
             if mapped is not None:
@@ -338,10 +338,6 @@ class TraceReader:
             self.bytes_read = end
             yield arr, start, end, final
             start = end
-
-    @staticmethod
-    def _result(fut: Future[list[ChunkResult]]) -> list[ChunkResult]:
-        return fut.result()
 
     def _stap(self, opened, first: bytearray, n: int) -> Iterator[dict[str, pa.RecordBatch]]:
         for buf, length, _final in self._blocks(opened, first, n):
