@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "events": ("reclaimctl.cli.events_cmd", "events", "List the events the registry knows, or show one's fields and formats."),
     "stats": ("reclaimctl.cli.stats_cmd", "stats", "Reclaim statistics: summary, per-cpu, per-priority, episodes, latency, slab, kswapd, writeback."),
     "compare": ("reclaimctl.cli.compare_cmd", "compare", "Compare two traces side by side (baseline A, new B)."),
+    "profiles": ("reclaimctl.cli.profiles_cmd", "profiles", "Kernel profiles of the reclaim model: list, show, differences."),
 }
 
 

@@ -85,7 +85,8 @@ class Renderer:
 
         t = Table(title=escape(title), title_justify="left", show_edge=False)
         for c in df.columns:
-            t.add_column(escape(str(c)), justify="left" if df[c].dtype == object else "right")
+            numeric = pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+            t.add_column(escape(str(c)), justify="right" if numeric else "left")
         if bars:
             t.add_column("")
             top = max(float(df[bars].max()), 1.0) if len(df) else 1.0

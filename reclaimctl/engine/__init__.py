@@ -1,0 +1,1 @@
+"""The reclaim model (being built): kernel profiles as data so far.  Imports nothing but events/."""
