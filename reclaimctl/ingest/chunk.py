@@ -54,6 +54,7 @@ class ChunkParser:
         self.row_i32 = np.empty((rows, 6), np.int32)  # every field of a row is written before use
         self.row_i64 = np.empty((rows, 5), np.int64)
         self.vals = np.empty((rows, max(t.max_slots, 1)), np.int64)
+        self.tmp = np.empty((4, rows), np.int64)  # per-pass scratch of scatter (comm/irq ids, payload range)
         self.strings = strings
         self.it_hash = np.zeros(4 * strings, np.uint64)
         self.it_id = np.zeros(4 * strings, np.int32)
@@ -154,7 +155,7 @@ class ChunkParser:
         np.cumsum(sizes[:-1], axis=0, out=starts[1:])
         keep64 = np.empty((2, nrows), np.int64)
         keep32 = np.empty((3, nrows), np.int32)
-        tmp = np.empty((4, nrows), np.int64)
+        tmp = self.tmp  # not kept by any table: the ids are remapped and the payloads copied
         flats = (
             np.empty(int(sizes[:, 0].sum()), np.int64),
             np.empty(int(sizes[:, 1].sum()), np.int32),
