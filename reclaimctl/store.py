@@ -55,12 +55,22 @@ def remember(path: str | Path, source: str) -> None:
 
 
 def latest() -> dict[str, str] | None:
-    """The latest result ({path, source, time}) if it still exists."""
+    """The latest result ({path, source, time}); if it was deleted, the newest result left in
+    the store (its entry says so in ``note``)."""
     f = home() / "latest.json"
     try:
         entry = json.loads(f.read_text())
     except (OSError, ValueError):
+        entry = None
+    if entry is not None and (Path(entry.get("path", "")) / "meta.json").is_file():
+        return entry
+    results = home() / "results"
+    kept = sorted((p for p in results.iterdir() if (p / "meta.json").is_file()), key=lambda p: p.stat().st_mtime) \
+        if results.is_dir() else []
+    if not kept:
         return None
-    if not (Path(entry.get("path", "")) / "meta.json").is_file():
-        return None
-    return entry
+    newest = kept[-1]
+    note = f"the latest result {entry['path']} was deleted; " if entry else ""
+    source = json.loads((newest / "meta.json").read_text()).get("source", newest.name)
+    mtime = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(newest.stat().st_mtime))
+    return {"path": str(newest), "source": source, "time": mtime, "note": note}

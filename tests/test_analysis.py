@@ -135,7 +135,7 @@ def test_per_cpu_histogram_keeps_31_and_32_apart(parse_text):
     h = per_cpu_histogram(ends).set_index("cpu")
     assert h.loc["all", "calls"] == 6 and h.loc["all", "low"] == 4
     assert [h.loc["all", b] for b in ("0", "3", "31", ">=32")] == [1, 1, 2, 2]
-    assert sum(h.loc[1, b] for b in BUCKETS) == 2
+    assert sum(h.loc["1", b] for b in BUCKETS) == 2
 
 
 # ---------------------------------------------------------------- the stats command

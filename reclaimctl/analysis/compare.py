@@ -74,9 +74,20 @@ def compare(a: EventTables, b: EventTables) -> tuple[pd.DataFrame, LatencyTest]:
         ratio = vb / va if va not in (None, 0) and vb is not None else None
         rows.append({"metric": key, "A": va, "B": vb, "delta": delta, "ratio": ratio})
     df = pd.DataFrame(rows)
-    change = df["ratio"].map(lambda r: abs(math.log(r)) if r is not None and r == r and r > 0 else -1.0)
+    change = [_change(r["A"], r["B"]) for r in rows]
     df = df.assign(_c=change).sort_values(["_c", "metric"], ascending=[False, True], kind="stable").drop(columns="_c")
     return df.reset_index(drop=True), mann_whitney(da, db)
+
+
+def _change(a: float | None, b: float | None) -> float:
+    """How much a metric changed: |log(B/A)|; appearing, vanishing or leaving 0 is the most."""
+    if a is None or b is None or (a == 0) != (b == 0):
+        return math.inf
+    if a == 0 and b == 0:
+        return 0.0
+    if (a < 0) != (b < 0):
+        return math.inf
+    return abs(math.log(b / a))
 
 
 @dataclass

@@ -51,12 +51,13 @@ def _frame(tables: EventTables, name: str, cols: list[str]) -> pd.DataFrame:
 
 
 def reclaim_episodes(tables: EventTables, kinds: tuple[str, ...] = tuple(KINDS)) -> Episodes:
-    """Pair ``*_reclaim_begin``/``*_reclaim_end`` per task (pid) in trace order.
+    """Pair ``*_reclaim_begin``/``*_reclaim_end`` per task (pid) and kind in trace order.
 
-    A begin followed (for the same task) by an end of the same kind is an episode; a begin
-    followed by another begin, or by nothing, is an unmatched begin; an end with no open begin is
-    an unmatched end.  Each episode carries what its task did between the two lines:
-    shrink_inactive/shrink_active calls, pages scanned and reclaimed, the lowest priority reached.
+    A begin followed (for the same task and kind) by an end is an episode; a begin followed by
+    another begin, or by nothing, is an unmatched begin; an end with no open begin is an unmatched
+    end.  Each episode carries what its task did between the two lines: shrink_inactive/
+    shrink_active calls, pages scanned and reclaimed, the lowest priority reached (a shrink call
+    inside nested episodes counts for the innermost one).
     """
     parts = []
     for kind in kinds:
@@ -73,7 +74,12 @@ def reclaim_episodes(tables: EventTables, kinds: tuple[str, ...] = tuple(KINDS))
         empty = pd.DataFrame(columns=columns)
         return Episodes(_inside(tables, empty), pd.DataFrame(columns=_HEAD + ["kind"]),
                         pd.DataFrame(columns=_HEAD + ["kind"]))
-    ev = ev.sort_values(["pid", "ts_ns", "line"], kind="stable").reset_index(drop=True)
+    for col in ("nr_reclaimed", "order", "gfp_flags"):  # a kind whose begins or ends are all missing
+        if col not in ev:
+            ev[col] = pd.NA
+    # pairs per task and kind, so an episode of one kind nested in another (direct reclaim calling
+    # the memcg soft-limit reclaim) pairs too
+    ev = ev.sort_values(["pid", "kind", "ts_ns", "line"], kind="stable").reset_index(drop=True)
     nxt = ev.shift(-1)
     same = (nxt["pid"] == ev["pid"]) & (nxt["kind"] == ev["kind"])
     starts = ev["is_begin"] & same & (nxt["is_begin"] == False)  # noqa: E712 - shifted column holds NaN
@@ -165,12 +171,13 @@ def by_task(episodes: pd.DataFrame, tables: EventTables | None = None) -> pd.Dat
     out["writepage_sync"] = 0
     out["writepage_async"] = 0
     if tables is not None:
-        wp = _frame(tables, "mm_vmscan_writepage", ["pid", "is_sync"])
-        if len(wp):
-            counts = wp.groupby(["pid", "is_sync"]).size().unstack(fill_value=0)
+        wp = _frame(tables, "mm_vmscan_writepage", ["comm", "pid", "is_sync"])
+        if len(wp):  # by (comm, pid): a pid reused by another task is another task
+            counts = wp.groupby(["comm", "pid", "is_sync"]).size().unstack(fill_value=0)
+            keys = pd.MultiIndex.from_frame(out[["comm", "pid"]])
             for flag, col in ((True, "writepage_sync"), (False, "writepage_async")):
                 if flag in counts.columns:
-                    out[col] = out["pid"].map(counts[flag]).fillna(0).astype("int64")
+                    out[col] = counts[flag].reindex(keys).fillna(0).astype("int64").to_numpy()
     return out[cols].sort_values("total_ms", ascending=False, kind="stable").reset_index(drop=True)
 
 

@@ -49,7 +49,8 @@ def per_cpu_intervals(ends: pd.DataFrame, interval_ns: int = 1_000_000_000) -> p
 
 
 def per_cpu_histogram(ends: pd.DataFrame) -> pd.DataFrame:
-    """The whole-trace histogram per CPU, and a last row "all" over every CPU."""
+    """The whole-trace histogram per CPU, and a last row "all" over every CPU (the ``cpu`` column
+    holds labels: CPU numbers as text, and "all")."""
     cols = ["cpu", "calls", "mean", "low", "low_share", *BUCKETS]
     rows = []
     groups = list(ends.groupby("cpu", sort=True)) + [("all", ends)]
@@ -58,5 +59,5 @@ def per_cpu_histogram(ends: pd.DataFrame) -> pd.DataFrame:
         if len(nr) == 0:
             continue
         low = int((nr < SWAP_CLUSTER_MAX).sum())
-        rows.append([cpu, len(nr), nr.mean(), low, low / len(nr), *_histogram(nr)])
+        rows.append([str(cpu), len(nr), nr.mean(), low, low / len(nr), *_histogram(nr)])
     return pd.DataFrame(rows, columns=cols)

@@ -51,7 +51,7 @@ def per_priority(tables: EventTables, episodes: Episodes | None = None) -> pd.Da
     out = out.astype({c: "int64" for c in out.columns})
     out["efficiency"] = (out["nr_reclaimed"] / out["nr_scanned"]).where(out["nr_scanned"] > 0)
     time_ms = priority_time(ina, act, episodes if episodes is not None else reclaim_episodes(tables))
-    out = out.join(time_ms, on="priority")
+    out = out.join(time_ms, on=["priority", "lru"])
     out["time_ms"] = out["time_ms"].fillna(0.0)
     out = out.reset_index().sort_values(["priority", "lru"], ascending=[False, True], kind="stable")
     return out.reset_index(drop=True)
@@ -68,20 +68,24 @@ def _isolates(tables: EventTables, ina: pd.DataFrame, act: pd.DataFrame) -> pd.D
 
 
 def priority_time(ina: pd.DataFrame, act: pd.DataFrame, episodes: Episodes) -> pd.DataFrame:
-    """Milliseconds episodes spent at each priority (index: priority, column: time_ms)."""
+    """Milliseconds episodes spent at each (priority, lru): the gap before an event counts for the
+    event's priority and list, the gap after an episode's last event for that event's."""
+    empty = pd.DataFrame({"time_ms": pd.Series(dtype=float)},
+                         index=pd.MultiIndex.from_arrays([[], []], names=["priority", "lru"]))
     ep = episodes.table
-    ev = pd.concat([ina[["ts_ns", "line", "pid", "priority"]], act[["ts_ns", "line", "pid", "priority"]]])
+    cols = ["ts_ns", "line", "pid", "priority", "lru"]
+    ev = pd.concat([ina[cols], act[cols]])
     if len(ep) == 0 or len(ev) == 0:
-        return pd.DataFrame({"time_ms": pd.Series(dtype=float)}).rename_axis("priority")
+        return empty
     keys = ep[["pid", "start_line", "end_line", "start_ns", "end_ns"]].rename_axis("episode").reset_index()
     m = pd.merge_asof(ev.sort_values("line"), keys.sort_values("start_line"), left_on="line",
                       right_on="start_line", by="pid", direction="backward")
     m = m[m["end_line"].notna() & (m["line"] < m["end_line"])].sort_values(["episode", "line"], kind="stable")
     if len(m) == 0:
-        return pd.DataFrame({"time_ms": pd.Series(dtype=float)}).rename_axis("priority")
+        return empty
     prev = m.groupby("episode")["ts_ns"].shift(1)
     m["dt"] = m["ts_ns"] - prev.fillna(m["start_ns"])
     last = m.groupby("episode").tail(1)
-    tail = pd.DataFrame({"priority": last["priority"], "dt": last["end_ns"] - last["ts_ns"]})
-    spent = pd.concat([m[["priority", "dt"]], tail]).groupby("priority")["dt"].sum() / 1e6
+    tail = pd.DataFrame({"priority": last["priority"], "lru": last["lru"], "dt": last["end_ns"] - last["ts_ns"]})
+    spent = pd.concat([m[["priority", "lru", "dt"]], tail]).groupby(["priority", "lru"])["dt"].sum() / 1e6
     return spent.rename("time_ms").to_frame()

@@ -73,6 +73,7 @@ def shrinkers(tables: EventTables) -> pd.DataFrame:
                            .rename(columns={"line": "start_line", "ts_ns": "start_ns", "shrink": "start_shrink"}),
                            left_on="line", right_on="start_line", by="pid", direction="backward")
     paired = paired[paired["start_shrink"] == paired["shrink"]]
+    paired = paired.drop_duplicates(subset=["pid", "start_line"], keep="first")  # a start pairs with one end
     gs = st.groupby("shrink")
     out = pd.DataFrame({
         "calls": gs.size(),

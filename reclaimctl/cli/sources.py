@@ -95,8 +95,8 @@ def load(arg: str | None):  # type: ignore[no-untyped-def]
                             "(`reclaimctl parse TRACE`) or name one (a file, a `parse -o` directory, a sample)")
         import click
 
-        click.echo(f"reclaimctl: using the latest result: {entry['source']} (parsed {entry['time']}, "
-                   f"{entry['path']})", err=True)
+        click.echo(f"reclaimctl: {entry.get('note', '')}using the latest result: {entry['source']} "
+                   f"(parsed {entry['time']}, {entry['path']})", err=True)
         return EventTables.load(entry["path"])
     src = resolve(arg)
     if src.kind == "tables":

@@ -102,7 +102,7 @@ def per_cpu(source: str | None, kind: str, interval: float, cpus: tuple[int, ...
     if cpus:
         ends = ends[ends["cpu"].isin(cpus)]
     if window:
-        lo, hi = (int(x * 1e9) for x in window)
+        lo, hi = (round(x * 1e9) for x in window)
         ends = ends[(ends["ts_ns"] >= lo) & (ends["ts_ns"] <= hi)]
     if top:
         busiest = ends["cpu"].value_counts().head(top).index
@@ -110,7 +110,7 @@ def per_cpu(source: str | None, kind: str, interval: float, cpus: tuple[int, ...
     if len(ends) == 0:
         out.note("no reclaim calls ended in this selection (no *_reclaim_end events)")
         return
-    iv = per_cpu_intervals(ends, int(interval * 1e9))
+    iv = per_cpu_intervals(ends, round(interval * 1e9))
     if plot:
         from ..report.plots import per_cpu_heatmap
 
@@ -282,6 +282,9 @@ def writeback_cmd(source: str | None, fmt: str, output: str | None) -> None:
     out = renderer(fmt, output)
 
     pages, met, waits = writeback(load(source))
+    if not len(pages) and not len(met) and not len(waits):
+        out.note("no writeback events in this source (writepage, shrink_inactive, throttling)")
+        return
     out.show(pages, "pages written by reclaim (mm_vmscan_writepage)")
     out.show(met, "pages met by shrink_inactive")
     out.show(waits, "reclaim throttling")
@@ -329,5 +332,5 @@ def summary(source: str | None, fmt: str, output: str | None) -> None:
     nodes = kswapd_per_node(tables)
     if len(nodes):
         out.show(nodes, "kswapd per node")
-    if not len(ep.table) and not len(ends) and not len(st) and not len(nodes):
+    if not len(ep.table) and not len(ends) and not len(st) and not len(nodes) and not len(pp):
         raise UserError(f"{source or 'the latest result'}: no reclaim events to summarize")
