@@ -47,9 +47,8 @@ def metrics(tables: EventTables) -> tuple[dict[str, float], np.ndarray]:
         out["percpu.calls"] = float(h["calls"])
         out["percpu.mean_nr_reclaimed"] = float(h["mean"])
         out["percpu.low_share"] = float(h["low_share"])
-        hist = per_cpu_histogram(ends).iloc[-1]
         for bucket in ("0", "1", "2", "4", "8", "16", "31", ">=32"):  # the histogram's shift, as shares
-            out[f"percpu.share_nr_reclaimed_{bucket}"] = float(hist[bucket]) / float(hist["calls"])
+            out[f"percpu.share_nr_reclaimed_{bucket}"] = float(h[bucket]) / float(h["calls"])
     nodes = kswapd_per_node(tables)
     if len(nodes):
         out["kswapd.wakes"] = float(nodes["wakes"].sum())

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..events.tables import EventTables
+from .frames import frame
 
 # kind -> (begin event, end event)
 KINDS: dict[str, tuple[str, str]] = {
@@ -41,15 +42,6 @@ class Episodes:
     unmatched_end: pd.DataFrame
 
 
-def _frame(tables: EventTables, name: str, cols: list[str]) -> pd.DataFrame:
-    t = tables[name]
-    keep = [c for c in cols if c in t.column_names]
-    df = t.select(keep).to_pandas()
-    if "comm" in df:
-        df["comm"] = df["comm"].astype(object)
-    return df
-
-
 def reclaim_episodes(tables: EventTables, kinds: tuple[str, ...] = tuple(KINDS)) -> Episodes:
     """Pair ``*_reclaim_begin``/``*_reclaim_end`` per task (pid) and kind in trace order.
 
@@ -62,9 +54,9 @@ def reclaim_episodes(tables: EventTables, kinds: tuple[str, ...] = tuple(KINDS))
     parts = []
     for kind in kinds:
         b, e = KINDS[kind]
-        fb = _frame(tables, b, _HEAD + ["order", "gfp_flags"])
+        fb = frame(tables, b, _HEAD + ["order", "gfp_flags"])
         fb["kind"], fb["is_begin"] = kind, True
-        fe = _frame(tables, e, _HEAD + ["nr_reclaimed"])
+        fe = frame(tables, e, _HEAD + ["nr_reclaimed"])
         fe["kind"], fe["is_begin"] = kind, False
         parts += [fb, fe]
     ev = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
@@ -114,7 +106,7 @@ def _inside(tables: EventTables, episodes: pd.DataFrame) -> pd.DataFrame:
     out["lowest_priority"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
     frames = []
     for name, which in (("mm_vmscan_lru_shrink_inactive", "inactive"), ("mm_vmscan_lru_shrink_active", "active")):
-        df = _frame(tables, name, ["line", "pid", "nr_scanned", "nr_reclaimed", "priority"])
+        df = frame(tables, name, ["line", "pid", "nr_scanned", "nr_reclaimed", "priority"])
         df["which"] = which
         frames.append(df)
     shrink = pd.concat(frames, ignore_index=True)
@@ -171,10 +163,10 @@ def by_task(episodes: pd.DataFrame, tables: EventTables | None = None) -> pd.Dat
     out["writepage_sync"] = 0
     out["writepage_async"] = 0
     if tables is not None:
-        wp = _frame(tables, "mm_vmscan_writepage", ["comm", "pid", "is_sync"])
+        wp = frame(tables, "mm_vmscan_writepage", ["comm", "pid", "is_sync"])
         if len(wp):  # by (comm, pid): a pid reused by another task is another task
             counts = wp.groupby(["comm", "pid", "is_sync"]).size().unstack(fill_value=0)
-            keys = pd.MultiIndex.from_frame(out[["comm", "pid"]])
+            keys = pd.MultiIndex.fromframe(out[["comm", "pid"]])
             for flag, col in ((True, "writepage_sync"), (False, "writepage_async")):
                 if flag in counts.columns:
                     out[col] = counts[flag].reindex(keys).fillna(0).astype("int64").to_numpy()
@@ -183,8 +175,8 @@ def by_task(episodes: pd.DataFrame, tables: EventTables | None = None) -> pd.Dat
 
 def kswapd_episodes(tables: EventTables) -> pd.DataFrame:
     """kswapd wake..sleep per node, as episodes of kind "kswapd" (pid: the kswapd thread)."""
-    wake = _frame(tables, "mm_vmscan_kswapd_wake", ["ts_ns", "line", "cpu", "pid", "comm", "nid"]).assign(w=True)
-    sleep = _frame(tables, "mm_vmscan_kswapd_sleep", ["ts_ns", "line", "cpu", "pid", "comm", "nid"]).assign(w=False)
+    wake = frame(tables, "mm_vmscan_kswapd_wake", ["ts_ns", "line", "cpu", "pid", "comm", "nid"]).assign(w=True)
+    sleep = frame(tables, "mm_vmscan_kswapd_sleep", ["ts_ns", "line", "cpu", "pid", "comm", "nid"]).assign(w=False)
     ev = pd.concat([wake, sleep], ignore_index=True).sort_values(["nid", "ts_ns", "line"], kind="stable")
     ev = ev.reset_index(drop=True)  # row i + 1 is the next event of the node
     nxt = ev.shift(-1)

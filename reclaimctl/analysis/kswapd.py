@@ -5,21 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from ..events.tables import EventTables
-
-
-def _df(tables: EventTables, name: str, cols: list[str]) -> pd.DataFrame:
-    t = tables[name]
-    df = t.select([c for c in cols if c in t.column_names]).to_pandas()
-    if "comm" in df:
-        df["comm"] = df["comm"].astype(object)
-    return df
+from .frames import frame
 
 
 def kswapd_per_node(tables: EventTables) -> pd.DataFrame:
     """Per node: wakes (kswapd_wake), awake time (each wake to the next sleep of the node), pages
     scanned and reclaimed by shrink_inactive calls of the kswapd threads."""
-    wake = _df(tables, "mm_vmscan_kswapd_wake", ["ts_ns", "line", "nid"]).assign(what="wake")
-    sleep = _df(tables, "mm_vmscan_kswapd_sleep", ["ts_ns", "line", "nid"]).assign(what="sleep")
+    wake = frame(tables, "mm_vmscan_kswapd_wake", ["ts_ns", "line", "nid"]).assign(what="wake")
+    sleep = frame(tables, "mm_vmscan_kswapd_sleep", ["ts_ns", "line", "nid"]).assign(what="sleep")
     ev = pd.concat([wake, sleep]).sort_values(["nid", "ts_ns", "line"], kind="stable")
     rows: dict[int, dict[str, float]] = {}
     for nid, g in ev.groupby("nid"):
@@ -32,7 +25,7 @@ def kswapd_per_node(tables: EventTables) -> pd.DataFrame:
                 start = None
         rows[int(nid)] = {"wakes": int((g["what"] == "wake").sum()), "sleeps": int((g["what"] == "sleep").sum()),
                           "awake_ms": awake / 1e6, "still_awake": start is not None}
-    ina = _df(tables, "mm_vmscan_lru_shrink_inactive", ["comm", "nid", "nr_scanned", "nr_reclaimed"])
+    ina = frame(tables, "mm_vmscan_lru_shrink_inactive", ["comm", "nid", "nr_scanned", "nr_reclaimed"])
     ina = ina[ina["comm"].astype(str).str.startswith("kswapd")]
     for nid, g in ina.groupby("nid"):
         r = rows.setdefault(int(nid), {"wakes": 0, "sleeps": 0, "awake_ms": 0.0, "still_awake": False})
@@ -45,7 +38,7 @@ def kswapd_per_node(tables: EventTables) -> pd.DataFrame:
 
 
 def wakeups_by_order(tables: EventTables) -> pd.DataFrame:
-    w = _df(tables, "mm_vmscan_wakeup_kswapd", ["nid", "order"])
+    w = frame(tables, "mm_vmscan_wakeup_kswapd", ["nid", "order"])
     return w.groupby(["nid", "order"]).size().rename("wakeups").reset_index()
 
 
@@ -56,22 +49,22 @@ def _reclaimer(comm: pd.Series) -> pd.Series:
 def writeback(tables: EventTables) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(writepage from reclaim by reclaimer and LRU type; dirty/writeback/congested/immediate met
     by shrink_inactive; throttling waits by reason)."""
-    wp = _df(tables, "mm_vmscan_writepage", ["comm", "is_file", "is_sync"])
+    wp = frame(tables, "mm_vmscan_writepage", ["comm", "is_file", "is_sync"])
     wp["reclaimer"] = _reclaimer(wp["comm"])
     wp["lru"] = wp["is_file"].map({True: "file", False: "anon"}).fillna("?")
     pages = wp.groupby(["reclaimer", "lru"]).size().rename("writepage").reset_index()
-    ina = _df(tables, "mm_vmscan_lru_shrink_inactive",
+    ina = frame(tables, "mm_vmscan_lru_shrink_inactive",
               ["comm", "nr_scanned", "nr_dirty", "nr_writeback", "nr_congested", "nr_immediate"])
     ina["reclaimer"] = _reclaimer(ina["comm"])
     met = ina.groupby("reclaimer")[["nr_scanned", "nr_dirty", "nr_writeback", "nr_congested", "nr_immediate"]].sum()
     waits = []
-    th = _df(tables, "mm_vmscan_throttled", ["reason", "usec_delayed"])
+    th = frame(tables, "mm_vmscan_throttled", ["reason", "usec_delayed"])
     if len(th):
         th["reason"] = th["reason"].astype(str)
         for reason, g in th.groupby("reason"):
             waits.append({"wait": reason, "count": len(g), "delayed_ms": g["usec_delayed"].sum() / 1e3})
     for name in ("writeback_congestion_wait", "writeback_wait_iff_congested"):
-        w = _df(tables, name, ["usec_delayed"])
+        w = frame(tables, name, ["usec_delayed"])
         if len(w):
             waits.append({"wait": name, "count": len(w), "delayed_ms": w["usec_delayed"].sum() / 1e3})
     return pages, met.reset_index(), pd.DataFrame(waits, columns=["wait", "count", "delayed_ms"])

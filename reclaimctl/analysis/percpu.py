@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..events.tables import EventTables
 from .episodes import KINDS
+from .frames import frame
 
 SWAP_CLUSTER_MAX = 32
 BUCKETS = [str(i) for i in range(SWAP_CLUSTER_MAX)] + [f">={SWAP_CLUSTER_MAX}"]
@@ -21,9 +22,7 @@ def reclaim_ends(tables: EventTables, kinds: tuple[str, ...] = ("memcg", "direct
     """The ``*_reclaim_end`` rows of the chosen kinds: ts_ns, cpu, pid, comm, kind, nr_reclaimed."""
     frames = []
     for kind in kinds:
-        t = tables[KINDS[kind][1]]
-        df = t.select(["ts_ns", "cpu", "pid", "comm", "nr_reclaimed"]).to_pandas()
-        df["comm"] = df["comm"].astype(object)
+        df = frame(tables, KINDS[kind][1], ["ts_ns", "cpu", "pid", "comm", "nr_reclaimed"])
         df["kind"] = kind
         frames.append(df)
     out = pd.concat(frames, ignore_index=True)

@@ -7,16 +7,12 @@ import pandas as pd
 
 from ..events.tables import EventTables
 from .episodes import Episodes, reclaim_episodes
+from .frames import frame
 
 INACTIVE_COUNTS = ["nr_scanned", "nr_reclaimed", "nr_activate", "nr_ref_keep", "nr_dirty", "nr_writeback",
                    "nr_congested", "nr_immediate", "nr_unmap_fail"]
 ACTIVE_COUNTS = ["nr_taken", "nr_deactivated", "nr_referenced"]
 ISOLATE_COUNTS = ["nr_requested", "nr_taken", "nr_skipped"]
-
-
-def _frame(tables: EventTables, name: str, cols: list[str]) -> pd.DataFrame:
-    t = tables[name]
-    return t.select([c for c in cols if c in t.column_names]).to_pandas()
 
 
 def _lru(is_file: pd.Series) -> pd.Series:
@@ -30,8 +26,8 @@ def per_priority(tables: EventTables, episodes: Episodes | None = None) -> pd.Da
     spent at the priority (a gap between two events of an episode counts for the priority of the
     later one; the gap after the last event counts for its priority)."""
     head = ["ts_ns", "line", "pid", "priority", "is_file"]
-    ina = _frame(tables, "mm_vmscan_lru_shrink_inactive", head + INACTIVE_COUNTS)
-    act = _frame(tables, "mm_vmscan_lru_shrink_active", head + ACTIVE_COUNTS)
+    ina = frame(tables, "mm_vmscan_lru_shrink_inactive", head + INACTIVE_COUNTS)
+    act = frame(tables, "mm_vmscan_lru_shrink_active", head + ACTIVE_COUNTS)
     ina["lru"], act["lru"] = _lru(ina["is_file"]), _lru(act["is_file"])
     keys = ["priority", "lru"]
     g = ina.groupby(keys)
@@ -58,7 +54,7 @@ def per_priority(tables: EventTables, episodes: Episodes | None = None) -> pd.Da
 
 
 def _isolates(tables: EventTables, ina: pd.DataFrame, act: pd.DataFrame) -> pd.DataFrame:
-    iso = _frame(tables, "mm_vmscan_lru_isolate", ["line", "pid", *ISOLATE_COUNTS])
+    iso = frame(tables, "mm_vmscan_lru_isolate", ["line", "pid", *ISOLATE_COUNTS])
     shrink = pd.concat([ina[["line", "pid", "priority", "lru"]], act[["line", "pid", "priority", "lru"]]])
     if len(iso) == 0 or len(shrink) == 0:
         return pd.DataFrame()
@@ -88,4 +84,4 @@ def priority_time(ina: pd.DataFrame, act: pd.DataFrame, episodes: Episodes) -> p
     last = m.groupby("episode").tail(1)
     tail = pd.DataFrame({"priority": last["priority"], "lru": last["lru"], "dt": last["end_ns"] - last["ts_ns"]})
     spent = pd.concat([m[["priority", "lru", "dt"]], tail]).groupby(["priority", "lru"])["dt"].sum() / 1e6
-    return spent.rename("time_ms").to_frame()
+    return spent.rename("time_ms").toframe()

@@ -10,12 +10,11 @@ from __future__ import annotations
 import pandas as pd
 
 from ..events.tables import EventTables
+from .frames import frame
 
 
 def _stap(tables: EventTables, name: str, cols: list[str]) -> pd.DataFrame:
-    df = tables[name].select(["line", "cpu", "comm", *cols]).to_pandas()
-    df["comm"] = df["comm"].astype(object)
-    return df.sort_values("line", kind="stable")
+    return frame(tables, name, ["line", "cpu", "comm", *cols]).sort_values("line", kind="stable")
 
 
 def stap_episodes(tables: EventTables) -> pd.DataFrame:

@@ -76,9 +76,6 @@ class EventTables(Mapping[str, pa.Table]):
     def __contains__(self, name: object) -> bool:
         return name in self._tables
 
-    def table(self, name: str) -> pa.Table:
-        return self[name]
-
     @classmethod
     def merge(cls, parts: list[EventTables]) -> EventTables:
         """Several sources as one (a sample's ftrace and systemtap files): tables and counts add up."""
