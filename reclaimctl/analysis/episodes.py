@@ -166,7 +166,7 @@ def by_task(episodes: pd.DataFrame, tables: EventTables | None = None) -> pd.Dat
         wp = frame(tables, "mm_vmscan_writepage", ["comm", "pid", "is_sync"])
         if len(wp):  # by (comm, pid): a pid reused by another task is another task
             counts = wp.groupby(["comm", "pid", "is_sync"]).size().unstack(fill_value=0)
-            keys = pd.MultiIndex.fromframe(out[["comm", "pid"]])
+            keys = pd.MultiIndex.from_frame(out[["comm", "pid"]])
             for flag, col in ((True, "writepage_sync"), (False, "writepage_async")):
                 if flag in counts.columns:
                     out[col] = counts[flag].reindex(keys).fillna(0).astype("int64").to_numpy()

@@ -84,4 +84,4 @@ def priority_time(ina: pd.DataFrame, act: pd.DataFrame, episodes: Episodes) -> p
     last = m.groupby("episode").tail(1)
     tail = pd.DataFrame({"priority": last["priority"], "lru": last["lru"], "dt": last["end_ns"] - last["ts_ns"]})
     spent = pd.concat([m[["priority", "lru", "dt"]], tail]).groupby(["priority", "lru"])["dt"].sum() / 1e6
-    return spent.rename("time_ms").toframe()
+    return spent.rename("time_ms").to_frame()
