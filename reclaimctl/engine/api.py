@@ -1,0 +1,208 @@
+"""The engine's Python API: build a machine, feed a workload stream, run, read the results.
+
+    sim = Simulation(MachineSpec(node_pages=65536, swap_pages=65536), profiles.get("kernel-372"),
+                     tasks=[TaskSpec(1000, "dd", anon_pages=100_000)], file_pages=200_000)
+    sim.run(workload(ts=..., cpu=..., task=..., op=..., obj=..., count=...))
+    tables = sim.tables()        # EventTables, same schema as a parsed trace
+    sim.vmstat()                 # /proc/vmstat-style counters
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..events.tables import EventTables, TraceMeta
+from .debug import RULES, check_invariants
+from .machine import MachineSpec, MemcgSpec, TaskSpec, build_state
+from .profiles import Profile
+from .run import STATUS_BUFFER, STATUS_INVARIANT, run_workload, settle
+from .state import (
+    G_EV_LOST,
+    G_EV_N,
+    G_NOW,
+    G_OOM_KILLS,
+    G_STEP,
+    G_SWAP_TOTAL,
+    G_SWAP_USED,
+    G_WARN,
+    LRU_NAMES,
+    LV_NR,
+    MC_EVENTS_LOW,
+    MC_EVENTS_MAX,
+    MC_EVENTS_OOM_KILL,
+    MC_MAX,
+    MC_USAGE,
+    NR_LRU_LISTS,
+    VMSTAT_NAMES,
+    Z_FREE,
+    Z_MANAGED,
+    Z_NODE,
+    Z_WMARK_HIGH,
+    Z_WMARK_LOW,
+    Z_WMARK_MIN,
+    State,
+    StateRef,
+    Workload,
+)
+from .trace import to_tables
+
+_TRACE_KERNELS = {"4.18-147": ("4.18.0-147", "...."), "4.18-372": ("4.18.0-372", "...."), "6.6": ("6.6.0", ".....")}
+
+
+class EngineError(RuntimeError):
+    """The model broke one of its invariants, or lost trace events: a bug or a too-small buffer."""
+
+
+def workload(ts: Sequence[int] | np.ndarray, cpu: Sequence[int] | np.ndarray, task: Sequence[int] | np.ndarray,
+             op: Sequence[int] | np.ndarray, obj: Sequence[int] | np.ndarray, count: Sequence[int] | np.ndarray,
+             arg: Sequence[int] | np.ndarray | None = None) -> Workload:
+    """A workload stream from columns (``task`` indexes the Simulation's task list)."""
+    n = len(ts)
+    return Workload(
+        np.asarray(ts, np.int64), np.asarray(cpu, np.int32), np.asarray(task, np.int32), np.asarray(op, np.int8),
+        np.asarray(obj, np.int64), np.asarray(count, np.int32),
+        np.zeros(n, np.int32) if arg is None else np.asarray(arg, np.int32),
+    )
+
+
+@dataclass
+class RunResult:
+    events: int
+    failed_allocations: int = 0
+    skipped_events: int = 0  # events of tasks the OOM killer had killed
+    simulated_ns: int = 0
+    chunks: list[np.ndarray] = field(default_factory=list, repr=False)
+
+
+class Simulation:
+    def __init__(self, machine: MachineSpec, profile: Profile, memcgs: Sequence[MemcgSpec] = (),
+                 tasks: Sequence[TaskSpec] = (), file_pages: int = 0, seed: int = 1, debug: int = 0,
+                 stap: bool = True, ev_capacity: int = 1 << 19, source: str = "simulated") -> None:
+        self.machine = machine
+        self.profile = profile
+        self.arrays, self.layout = build_state(machine, profile, list(memcgs), list(tasks), file_pages, seed,
+                                               debug, stap, ev_capacity)
+        self.ref = StateRef(*self.arrays)  # what the jitted code gets: the same arrays, by reference
+        self.source = source
+        self._chunks: list[np.ndarray] = []
+        self.result = RunResult(0)
+
+    @property
+    def state(self) -> State:
+        """The state's arrays (read them; the jitted code writes them in place)."""
+        return self.arrays
+
+    def _drain(self) -> None:
+        st = self.state
+        n = int(st.g[G_EV_N])
+        if n:
+            self._chunks.append(st.ev[:n].copy())
+            st.g[G_EV_N] = 0
+
+    def _check(self, status: int) -> None:
+        st = self.state
+        if st.g[G_EV_LOST]:
+            raise EngineError(f"{int(st.g[G_EV_LOST])} trace events did not fit the buffer; raise ev_capacity")
+        if status == STATUS_INVARIANT:
+            code = int(st.g[G_WARN])
+            raise EngineError(f"model invariant broken after step {int(st.g[G_STEP])}: {RULES.get(code, code)}")
+
+    def run(self, wl: Workload, progress: Callable[[int, int], None] | None = None,
+            settle_ns: int = 0, chunk: int = 65_536) -> RunResult:
+        """Feed the stream (time-ordered).  ``settle_ns`` lets background work go on after the end."""
+        st = self.state
+        n = len(wl.ts)
+        margin = st.ev.shape[0] // 2
+        i = 0
+        while i < n:
+            stop = min(n, i + chunk)
+            status, i, failed, skipped = run_workload(self.ref, wl, i, stop, margin)
+            self.result.failed_allocations += failed
+            self.result.skipped_events += skipped
+            self._check(status)
+            if status == STATUS_BUFFER:
+                self._drain()
+            if progress is not None:
+                progress(i, n)
+        if settle_ns and n:
+            settle(self.ref, int(wl.ts[-1]) + settle_ns)
+            self._check(0)
+        self._drain()
+        self.result.events = n
+        self.result.simulated_ns = int(max(st.g[G_NOW], wl.ts[-1] if n else 0))
+        return self.result
+
+    def check(self) -> None:
+        code = check_invariants(self.ref)
+        if code:
+            raise EngineError(f"model invariant broken: {RULES.get(code, code)}")
+
+    # ------------------------------------------------------------ results
+
+    def trace_rows(self) -> np.ndarray:
+        self._drain()
+        if not self._chunks:
+            return np.zeros((0, self.state.ev.shape[1]), np.int64)
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        return self._chunks[0]
+
+    def tables(self) -> EventTables:
+        fmt = self.profile.switches["trace_format"]
+        version, irq = _TRACE_KERNELS[fmt]
+        rows = self.trace_rows()
+        meta = TraceMeta(source=self.source, origin="simulated", format="engine",
+                         kernel={"version": version, "profile": self.profile.name, "trace_format": fmt},
+                         lines={"total": len(rows), "parsed": len(rows), "unknown_event": 0, "malformed": 0,
+                                "non_event": 0})
+        if len(rows):
+            meta.first_ns = int(rows[:, 1].min())
+            meta.last_ns = int(rows[:, 1].max())
+            meta.cpus = sorted({int(c) for c in np.unique(rows[:, 2])})
+        tables = to_tables(rows, self.layout.pids, self.layout.comms, meta, irq_flags=irq)
+        tables.meta.rows = {k: v.num_rows for k, v in tables.items() if v.num_rows}
+        tables.meta.extra["vmstat"] = self.vmstat()
+        return tables
+
+    def vmstat(self) -> dict[str, int]:
+        totals = self.state.vmstat.sum(axis=0)
+        out = {name: int(totals[i]) for i, name in enumerate(VMSTAT_NAMES)}
+        z = self.state.zone
+        out["nr_free_pages"] = int(z[:, Z_FREE].sum())
+        st = self.state
+        for lru, name in enumerate(LRU_NAMES):
+            out[f"nr_{name}"] = int(st.lv[:, LV_NR + lru].sum())
+        out["swap_used"] = int(st.g[G_SWAP_USED])
+        out["swap_total"] = int(st.g[G_SWAP_TOTAL])
+        out["oom_kills"] = int(st.g[G_OOM_KILLS])
+        return out
+
+    def zones(self) -> pd.DataFrame:
+        z = self.state.zone
+        return pd.DataFrame({
+            "node": z[:, Z_NODE], "managed": z[:, Z_MANAGED], "free": z[:, Z_FREE],
+            "min": z[:, Z_WMARK_MIN], "low": z[:, Z_WMARK_LOW], "high": z[:, Z_WMARK_HIGH],
+        })
+
+    def lruvecs(self) -> pd.DataFrame:
+        """Pages per list for every (memcg, node)."""
+        st = self.state
+        nn = self.machine.nodes
+        rows = []
+        for lv in range(st.lv.shape[0]):
+            memcg, nid = divmod(lv, nn)
+            for lru in range(NR_LRU_LISTS):
+                rows.append((self.layout.memcgs[memcg], nid, LRU_NAMES[lru], int(st.lv[lv, LV_NR + lru])))
+        return pd.DataFrame(rows, columns=["memcg", "node", "lru", "pages"])
+
+    def memcgs(self) -> pd.DataFrame:
+        mc = self.state.mc
+        return pd.DataFrame({
+            "memcg": self.layout.memcgs, "usage": mc[:, MC_USAGE], "max": mc[:, MC_MAX],
+            "events_max": mc[:, MC_EVENTS_MAX], "events_low": mc[:, MC_EVENTS_LOW],
+            "oom_kill": mc[:, MC_EVENTS_OOM_KILL],
+        })

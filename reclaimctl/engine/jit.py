@@ -1,0 +1,13 @@
+"""The engine's jit decorator: compiled once, cached on disk.
+
+Every engine function takes the state as one ``StateRef`` (a numba StructRef): a single pointer
+per call, so call sites and function prologues stay small.  Engine code never allocates: scratch
+space lives in the state.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+jit = njit(cache=True)
+jit_inline = njit(cache=True, inline="always")

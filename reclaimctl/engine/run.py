@@ -1,0 +1,83 @@
+"""The simulation loop: workload events in time order, with kswapd, the flusher and IO completions
+running in between on their own clocks.
+
+Each event starts at ``max(its timestamp, when its CPU finished the previous one)``, so time spent
+in reclaim delays the CPU's next events as it would stall a real task.  The loop returns early when
+the trace buffer is nearly full; the caller drains it and calls again.
+"""
+
+from __future__ import annotations
+
+from .debug import check_invariants
+from .jit import jit
+from .kswapd import kswapd_run
+from .memory import do_op
+from .state import (
+    CPU_BUSY,
+    G_CTX_CPU,
+    G_CTX_TASK,
+    G_DEBUG,
+    G_EV_N,
+    G_NOW,
+    G_NR_NODES,
+    G_STEP,
+    G_WARN,
+    KSWAPD_SLEEPING,
+    N_KSWAPD_STATE,
+    OP_NOP,
+    T_KILLED,
+)
+from .writeback import complete_io, domain_dirty_limits, wb_writeback
+
+DIRTY_LIMITS_EVERY = 1024
+STATUS_DONE, STATUS_BUFFER, STATUS_INVARIANT = 0, 1, 2
+
+
+@jit
+def background_until(st, t):
+    """Everything that is not the workload catches up to time t."""
+    for nid in range(st.g[G_NR_NODES]):
+        if st.node[nid, N_KSWAPD_STATE] != KSWAPD_SLEEPING:
+            kswapd_run(st, nid, t)
+    wb_writeback(st, t)
+    complete_io(st, t)
+
+
+@jit
+def run_workload(st, wl, start, stop, ev_margin):
+    """Run events [start, stop).  Returns (status, next index, failed allocations, skipped events)."""
+    failed = 0
+    skipped = 0
+    for i in range(start, stop):
+        if st.g[G_EV_N] + ev_margin > st.ev.shape[0]:
+            return STATUS_BUFFER, i, failed, skipped
+        t = wl.ts[i]
+        cpu = wl.cpu[i]
+        task = wl.task[i]
+        start_ns = max(t, st.cpu[cpu, CPU_BUSY])
+        background_until(st, start_ns)
+        if st.task[task, T_KILLED]:
+            skipped += 1
+            continue
+        st.g[G_NOW] = start_ns
+        st.g[G_CTX_CPU] = cpu
+        st.g[G_CTX_TASK] = task
+        op = wl.op[i]
+        if op != OP_NOP:
+            failed += do_op(st, op, wl.obj[i], wl.count[i], wl.arg[i])
+        st.cpu[cpu, CPU_BUSY] = st.g[G_NOW]
+        st.g[G_STEP] += 1
+        if st.g[G_STEP] % DIRTY_LIMITS_EVERY == 0:
+            domain_dirty_limits(st)
+        if st.g[G_DEBUG] and st.g[G_STEP] % st.g[G_DEBUG] == 0:
+            code = check_invariants(st)
+            if code:
+                st.g[G_WARN] = code
+                return STATUS_INVARIANT, i + 1, failed, skipped
+    return STATUS_DONE, stop, failed, skipped
+
+
+@jit
+def settle(st, until):
+    """After the last event: let kswapd, the flusher and IO run until ``until``."""
+    background_until(st, until)
