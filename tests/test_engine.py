@@ -6,11 +6,12 @@ Machines are small so the runs are quick; every run checks the model's invariant
 from __future__ import annotations
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 
 from reclaimctl.engine import profiles
 from reclaimctl.engine.api import Simulation, workload
-from reclaimctl.engine.machine import MachineSpec, TaskSpec
+from reclaimctl.engine.machine import MachineSpec, MemcgSpec, TaskSpec
 from reclaimctl.engine.shrink_lruvec import SCAN_FILE, SCAN_FRACT, get_scan_count
 from reclaimctl.engine.state import (
     ARG_MLOCK,
@@ -200,3 +201,27 @@ def test_v7_only_kswapd_writes_file_pages(profile, kswapd_writes):
     inactive = t["mm_vmscan_lru_shrink_inactive"]
     assert sum(inactive.column("nr_dirty").to_pylist()) > 0
     sim.check()
+
+
+# ---------------------------------------------------------------- V6: swap write errors -> memcg OOM
+
+
+@pytest.mark.parametrize("profile,calls", [("kernel-147", 7), ("kernel-372", 18), ("upstream-6.6", 18)])
+def test_v6_swap_write_errors_end_in_memcg_oom_after_the_retry_budget(profile, calls):
+    """Every swap write fails, so limit reclaim frees nothing: 1 call, the stock drain, 1 call, then
+    MEM_CGROUP_RECLAIM_RETRIES (5) or MAX_RECLAIM_RETRIES (16) more, then the memcg OOM kill."""
+    sim = Simulation(MachineSpec(node_pages=20_000, cpus_per_node=1, swap_pages=20_000, swap_error_rate=1.0),
+                     profiles.get(profile), memcgs=[MemcgSpec("/test", max_pages=2_000)],
+                     tasks=[TaskSpec(1000, "dd", memcg="/test", anon_pages=4_000)], debug=1)
+    sim.run(_stream(4_000, OP_ANON_FAULT, 1_000))
+    t = sim.tables()
+    victim_ts = t["mark_victim"].column("ts_ns").to_numpy()
+    assert len(victim_ts) == 1 and t["mark_victim"].column("victim_pid").to_pylist() == [1000]
+    ends = t["mm_vmscan_memcg_reclaim_end"]
+    before = ends.filter(pc.less_equal(ends.column("ts_ns"), victim_ts[0]))
+    assert before.num_rows == calls
+    assert set(before.column("nr_reclaimed").to_pylist()) == {0}
+    wp = t["mm_vmscan_writepage"]
+    assert wp.num_rows > 0 and set(wp.column("is_file").to_pylist()) == {False}
+    assert sim.vmstat()["swap_write_errors"] > 0
+    assert sim.memcgs().set_index("memcg").loc["/test", "oom_kill"] == 1
