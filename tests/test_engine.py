@@ -225,3 +225,33 @@ def test_v6_swap_write_errors_end_in_memcg_oom_after_the_retry_budget(profile, c
     assert wp.num_rows > 0 and set(wp.column("is_file").to_pylist()) == {False}
     assert sim.vmstat()["swap_write_errors"] > 0
     assert sim.memcgs().set_index("memcg").loc["/test", "oom_kill"] == 1
+
+
+# ---------------------------------------------------------------- V2: inactive ratio in steady state
+
+
+def _twice_read_stream(n_pages):
+    """Every page read twice in a row: the second read activates it (mark_page_accessed)."""
+    obj = np.repeat(np.arange(n_pages), 2)
+    n = len(obj)
+    return workload(np.arange(n) * 2_000, np.zeros(n), np.zeros(n), np.full(n, OP_FILE_READ), obj, np.ones(n))
+
+
+@pytest.mark.parametrize("profile", ["kernel-372", "upstream-6.6"])
+def test_v2_inactive_file_share_settles_at_one_over_one_plus_ratio(profile):
+    # 300 000 pages of 4 KiB: the file LRU holds a bit over 1 GiB -> ratio int_sqrt(10 * 1) = 3 -> ~25 %
+    sim = Simulation(MachineSpec(node_pages=300_000, cpus_per_node=1), profiles.get(profile),
+                     tasks=[TaskSpec(1000, "reader")], file_pages=700_000, debug=100_000, stap=False)
+    sim.run(_twice_read_stream(700_000))
+    lists = sim.lruvecs().groupby("lru")["pages"].sum()
+    share = lists["inactive_file"] / (lists["inactive_file"] + lists["active_file"])
+    assert 0.20 <= share <= 0.30
+
+
+def test_v2_147_traces_the_ratio_and_zero_after_refaults():
+    sim = Simulation(MachineSpec(node_pages=300_000, cpus_per_node=1), profiles.get("kernel-147"),
+                     tasks=[TaskSpec(1000, "reader")], file_pages=700_000, debug=100_000, stap=False)
+    sim.run(_twice_read_stream(700_000))
+    low = sim.tables()["mm_vmscan_inactive_list_is_low"].to_pandas()
+    file_ratio = low[low["is_file"]]["ratio"]
+    assert set(file_ratio) <= {3, 0} and (file_ratio == 3).sum() > 0
