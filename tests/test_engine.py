@@ -26,6 +26,7 @@ from reclaimctl.engine.state import (
     LV_RECENT_ROTATED,
     LV_RECENT_SCANNED,
     OP_ANON_FAULT,
+    OP_ANON_TOUCH,
     OP_FILE_READ,
     OP_FILE_WRITE,
     OP_NOP,
@@ -255,3 +256,42 @@ def test_v2_147_traces_the_ratio_and_zero_after_refaults():
     low = sim.tables()["mm_vmscan_inactive_list_is_low"].to_pandas()
     file_ratio = low[low["is_file"]]["ratio"]
     assert set(file_ratio) <= {3, 0} and (file_ratio == 3).sum() > 0
+
+
+# ---------------------------------------------------------------- V3: dd in a small memcg, swappiness 100 vs 0
+
+
+def _dd_in_memcg(profile, swappiness, chunks=20, bs=1280, limit=2560):
+    """The notes' experiment scaled down 10x: a memcg of `limit` pages, dd with a `bs`-page anon buffer
+    (touched before every chunk) writing `chunks` x `bs` pages through the page cache, swap on, cgroup v1."""
+    sim = Simulation(MachineSpec(node_pages=40_000, cpus_per_node=1, swap_pages=40_000, swappiness=swappiness),
+                     profiles.get(profile), memcgs=[MemcgSpec("/dd", max_pages=limit, swappiness=swappiness)],
+                     tasks=[TaskSpec(1000, "dd", memcg="/dd", anon_pages=bs)], file_pages=chunks * bs, debug=1000)
+    rows = []  # (ts, op, first object, count)
+    t = 0
+    for c in range(chunks):
+        rows.append((t, OP_ANON_TOUCH, 0, bs))
+        t += 1_000_000
+        for k in range(bs):
+            rows.append((t, OP_FILE_WRITE, c * bs + k, 1))
+            t += 2_000
+    ts, op, obj, cnt = (np.array(col) for col in zip(*rows, strict=True))
+    n = len(ts)
+    sim.run(workload(ts, np.zeros(n), np.zeros(n), op, obj, cnt), settle_ns=100_000_000)
+    return sim
+
+
+@pytest.mark.parametrize("profile", ["kernel-147", "kernel-372", "upstream-6.6"])
+def test_v3_swappiness_100_reclaims_anon_and_0_never_does(profile):
+    for swappiness in (100, 0):
+        sim = _dd_in_memcg(profile, swappiness)
+        t = sim.tables()
+        inactive = t["mm_vmscan_lru_shrink_inactive"]
+        anon_lines = inactive.filter(pc.invert(inactive.column("is_file"))).num_rows
+        wp = t["mm_vmscan_writepage"]
+        file_writes = wp.filter(wp.column("is_file")).num_rows
+        assert (anon_lines > 0) == (swappiness == 100), (swappiness, anon_lines)
+        assert file_writes == 0  # memcg reclaim never writes file pages
+        assert sum(inactive.column("nr_immediate").to_pylist()) == 0  # a kswapd-only counter
+        assert sum(inactive.column("nr_dirty").to_pylist()) > 0
+        assert sim.vmstat()["oom_kills"] == 0
