@@ -43,7 +43,7 @@ def test_lowmem_reserve_of_dma32_below_normal():
 @pytest.mark.parametrize("size_bytes,ratio", [
     (10 << 20, 1), (100 << 20, 1), (1 << 30, 3), (10 << 30, 10), (100 << 30, 31), (1 << 40, 101), (10 << 40, 320),
 ])
-def test_inactive_ratio_table(size_bytes, ratio):
+def test_inactive_ratio_table(size_bytes, ratio):  # the jitted rule inactive_list_is_low and inactive_is_low use
     for page_shift in (12, 16):
         assert inactive_ratio(size_bytes >> page_shift, page_shift) == ratio
 

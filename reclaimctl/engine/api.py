@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -75,7 +75,6 @@ class RunResult:
     failed_allocations: int = 0
     skipped_events: int = 0  # events of tasks the OOM killer had killed
     simulated_ns: int = 0
-    chunks: list[np.ndarray] = field(default_factory=list, repr=False)
 
 
 class Simulation:

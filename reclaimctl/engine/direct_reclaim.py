@@ -4,9 +4,8 @@ throttle, and try_to_free_mem_cgroup_pages for a memcg over its limit (spec §3.
 from __future__ import annotations
 
 from .jit import jit
-from .kswapd import allow_direct_reclaim, kswapd_step
+from .kswapd import NEED_BALANCE, allow_direct_reclaim, kswapd_step_as_kswapd
 from .state import (
-    G_CTX_CPU,
     G_CTX_TASK,
     G_GFP_ZONE_KERNEL,
     G_NOW,
@@ -14,10 +13,8 @@ from .state import (
     KSWAPD_RUNNING,
     N_BAL_PRIORITY,
     N_KSWAPD_CLOCK,
-    N_KSWAPD_CPU,
     N_KSWAPD_HZI,
     N_KSWAPD_STATE,
-    N_KSWAPD_TASK,
     N_PFMEMALLOC_WAITERS,
     SC_MAY_WRITEPAGE,
     SWAP_CLUSTER_MAX,
@@ -35,30 +32,21 @@ def throttle_direct_reclaim(st, nid):
     watermarks; kswapd runs meanwhile (woken, with highest_zoneidx lowered to NORMAL)."""
     if st.task[st.g[G_CTX_TASK], T_KTHREAD] or allow_direct_reclaim(st, nid):
         return
-    saved_now = st.g[G_NOW]
-    saved_cpu = st.g[G_CTX_CPU]
-    saved_task = st.g[G_CTX_TASK]
+    now = st.g[G_NOW]
     st.node[nid, N_PFMEMALLOC_WAITERS] = 1
     normal = st.g[G_GFP_ZONE_KERNEL]
     if st.node[nid, N_KSWAPD_HZI] < 0 or st.node[nid, N_KSWAPD_HZI] > normal:
         st.node[nid, N_KSWAPD_HZI] = normal
-    if st.node[nid, N_KSWAPD_CLOCK] < saved_now:
-        st.node[nid, N_KSWAPD_CLOCK] = saved_now
-    st.g[G_CTX_CPU] = st.node[nid, N_KSWAPD_CPU]
-    st.g[G_CTX_TASK] = st.node[nid, N_KSWAPD_TASK]
+    if st.node[nid, N_KSWAPD_CLOCK] < now:
+        st.node[nid, N_KSWAPD_CLOCK] = now
     steps = 0
     while not allow_direct_reclaim(st, nid) and steps < MAX_THROTTLE_STEPS:
         if st.node[nid, N_KSWAPD_STATE] != KSWAPD_RUNNING:
             st.node[nid, N_KSWAPD_STATE] = KSWAPD_RUNNING  # wake_up_interruptible(&kswapd_wait)
-            st.node[nid, N_BAL_PRIORITY] = -1
-        st.g[G_NOW] = st.node[nid, N_KSWAPD_CLOCK]
-        kswapd_step(st, nid)
-        st.node[nid, N_KSWAPD_CLOCK] = st.g[G_NOW]
+            st.node[nid, N_BAL_PRIORITY] = NEED_BALANCE
+        kswapd_step_as_kswapd(st, nid)
         steps += 1
     wake = st.node[nid, N_KSWAPD_CLOCK]
-    st.g[G_CTX_CPU] = saved_cpu
-    st.g[G_CTX_TASK] = saved_task
-    st.g[G_NOW] = saved_now
     advance_to(st, wake)
 
 

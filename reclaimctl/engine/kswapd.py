@@ -30,7 +30,6 @@ from .state import (
     MAX_RECLAIM_RETRIES,
     MC_POS,
     MC_SUBTREE_END,
-    N_BAL_ALLOC_ORDER,
     N_BAL_BOOST,
     N_BAL_HZI,
     N_BAL_ORDER,
@@ -279,7 +278,6 @@ def kswapd_start_balance(st, s, nid):
     hzi = kswapd_highest_zoneidx(st, nid, st.node[nid, N_BAL_HZI])
     st.node[nid, N_KSWAPD_ORDER] = 0
     st.node[nid, N_KSWAPD_HZI] = -1
-    st.node[nid, N_BAL_ALLOC_ORDER] = alloc_order
     trace_mm_vmscan_kswapd_wake(st, nid, hzi, alloc_order)
     balance_pgdat_begin(st, s, nid, alloc_order, hzi)
 
@@ -330,24 +328,30 @@ def kswapd_step(st, nid):
 
 
 @jit
-def kswapd_run(st, nid, until):
-    """Let node nid's kswapd run until its clock reaches ``until`` or it sleeps."""
+def kswapd_step_as_kswapd(st, nid):
+    """One kswapd_step on kswapd's own clock, CPU and task; the caller's context is restored."""
     saved_now = st.g[G_NOW]
     saved_cpu = st.g[G_CTX_CPU]
     saved_task = st.g[G_CTX_TASK]
     st.g[G_CTX_CPU] = st.node[nid, N_KSWAPD_CPU]
     st.g[G_CTX_TASK] = st.node[nid, N_KSWAPD_TASK]
     st.g[G_CTX_KSWAPD] = nid
+    st.g[G_NOW] = st.node[nid, N_KSWAPD_CLOCK]
+    kswapd_step(st, nid)
+    st.node[nid, N_KSWAPD_CLOCK] = st.g[G_NOW]
+    st.g[G_NOW] = saved_now
+    st.g[G_CTX_CPU] = saved_cpu
+    st.g[G_CTX_TASK] = saved_task
+    st.g[G_CTX_KSWAPD] = -1
+
+
+@jit
+def kswapd_run(st, nid, until):
+    """Let node nid's kswapd run until its clock reaches ``until`` or it sleeps."""
     while st.node[nid, N_KSWAPD_STATE] != KSWAPD_SLEEPING:
         if st.node[nid, N_KSWAPD_STATE] == KSWAPD_NAPPING:
             if st.node[nid, N_NAP_UNTIL] > until:
                 break
         elif st.node[nid, N_KSWAPD_CLOCK] >= until:
             break
-        st.g[G_NOW] = st.node[nid, N_KSWAPD_CLOCK]
-        kswapd_step(st, nid)
-        st.node[nid, N_KSWAPD_CLOCK] = st.g[G_NOW]
-    st.g[G_NOW] = saved_now
-    st.g[G_CTX_CPU] = saved_cpu
-    st.g[G_CTX_TASK] = saved_task
-    st.g[G_CTX_KSWAPD] = -1
+        kswapd_step_as_kswapd(st, nid)

@@ -7,7 +7,7 @@ Movable, Device; the RHEL 8 aarch64 build of the notes has three, so memcg recla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -153,29 +153,31 @@ class TaskSpec:
 
 @dataclass
 class Layout:
-    """What the Python side needs to read the state back: names and id ranges."""
+    """What the Python side needs to read the state back: memcg names, and each task's pid and comm."""
 
     memcgs: list[str]
-    tasks: list[TaskSpec]
     pids: np.ndarray
     comms: list[str]
-    anon_base: list[int]
-    nr_file: int
-    zone_names: list[str] = field(default_factory=list)
 
 
-def _preorder(names: list[str], parent: list[int]) -> list[int]:
-    children: dict[int, list[int]] = {i: [] for i in range(len(names))}
+def _preorder(parent: list[int]) -> tuple[list[int], list[int]]:
+    """Pre-order of the memcg tree (children in creation order) and, per memcg, the position just
+    after its subtree."""
+    children: dict[int, list[int]] = {i: [] for i in range(len(parent))}
     for i, p in enumerate(parent):
         if p >= 0:
             children[p].append(i)
-    out: list[int] = []
-    stack = [0]
-    while stack:
-        m = stack.pop()
-        out.append(m)
-        stack.extend(reversed(children[m]))
-    return out
+    order: list[int] = []
+    end = [0] * len(parent)
+
+    def visit(m: int) -> None:
+        order.append(m)
+        for c in children[m]:
+            visit(c)
+        end[m] = len(order)
+
+    visit(0)
+    return order, end
 
 
 def _memcg_tree(memcgs: list[MemcgSpec], swappiness: int) -> tuple[list[str], list[int], list[MemcgSpec]]:
@@ -264,7 +266,7 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
     nm = len(names)
     index = {n: i for i, n in enumerate(names)}
     mc = np.zeros((nm, MCF), np.int64)
-    order = _preorder(names, parent)
+    order, subtree_end = _preorder(parent)
     pos = {m: k for k, m in enumerate(order)}
     for m, spec in enumerate(specs):
         mc[m, MC_PARENT] = parent[m]
@@ -276,11 +278,7 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
         mc[m, MC_ID] = m
         mc[m, MC_POS] = pos[m]
         mc[m, MC_LAST_SCANNED_NODE] = nn - 1
-    for m in range(nm):  # subtree end: the next pre-order position outside m's subtree
-        k = pos[m] + 1
-        while k < nm and _is_descendant(order[k], m, parent):
-            k += 1
-        mc[m, MC_SUBTREE_END] = k
+    mc[:, MC_SUBTREE_END] = subtree_end
     lv = np.zeros((nm * nn, LVF), np.int64)
     lv[:, LV_MEMCG] = np.repeat(np.arange(nm), nn)
     lv[:, LV_NODE] = np.tile(np.arange(nn), nm)
@@ -292,7 +290,6 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
 
     all_tasks = list(tasks) + [TaskSpec(KSWAPD_PID_BASE + nid, f"kswapd{nid}") for nid in range(nn)]
     task = np.zeros((len(all_tasks), TF), np.int64)
-    anon_base = []
     next_aid = 0
     for t, spec in enumerate(all_tasks):
         if spec.memcg not in index and "/" + spec.memcg.strip("/") not in index:
@@ -303,7 +300,6 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
         next_aid += spec.anon_pages
         task[t, T_ANON_HI] = next_aid
         task[t, T_OOM_SCORE_ADJ] = spec.oom_score_adj
-        anon_base.append(int(task[t, T_ANON_LO]))
     for nid in range(nn):
         t = len(tasks) + nid
         task[t, T_KTHREAD] = 1
@@ -353,14 +349,6 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
         ev=np.zeros((ev_capacity, EVW), np.int64),
         dbg_seen=np.zeros(npages, np.int8), dbg_owned=np.zeros(nm, np.int64),
     )
-    layout = Layout(names, all_tasks, task[:, T_PID].copy(), [f"{t.comm}" for t in all_tasks], anon_base, nr_file,
-                    list(machine.zone_types))
+    layout = Layout(names, task[:, T_PID].copy(), [t.comm for t in all_tasks])
     return st, layout
 
-
-def _is_descendant(m: int, root: int, parent: list[int]) -> bool:
-    while m >= 0:
-        if m == root:
-            return True
-        m = parent[m]
-    return False

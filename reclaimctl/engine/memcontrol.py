@@ -8,6 +8,7 @@ from .direct_reclaim import try_to_free_mem_cgroup_pages
 from .jit import jit
 from .oom_kill import out_of_memory
 from .page_counter import (
+    mem_cgroup_is_descendant,
     mem_cgroup_margin,
     page_counter_charge,
     page_counter_try_charge,
@@ -20,7 +21,6 @@ from .state import (
     G_CTX_CPU,
     G_CTX_TASK,
     MC_EVENTS_MAX,
-    MC_PARENT,
     PAGE_ALLOC_COSTLY_ORDER,
     T_KILLED,
 )
@@ -54,20 +54,10 @@ def refill_stock(st, memcg, nr_pages):
 
 
 @jit
-def stock_in_subtree(st, stock_memcg, root):
-    m = stock_memcg
-    while m >= 0:
-        if m == root:
-            return True
-        m = st.mc[m, MC_PARENT]
-    return False
-
-
-@jit
 def drain_all_stock(st, root):
     for cpu in range(st.cpu.shape[0]):
         m = st.cpu[cpu, CPU_STOCK_MEMCG]
-        if m >= 0 and stock_in_subtree(st, m, root):
+        if m >= 0 and mem_cgroup_is_descendant(st, m, root):
             drain_stock(st, cpu)
 
 

@@ -47,6 +47,16 @@ def page_lru(st, page):
 
 
 @jit
+def _count(st, page, lv, lru, delta):
+    """Keep the list's counters in step: lruvec, per zone of the lruvec, node and zone totals."""
+    st.lv[lv, LV_NR + lru] += delta
+    z = st.pg_zone[page]
+    st.lru_zcnt[lv * 5 + lru, st.zone[z, Z_IDX]] += delta
+    st.node[st.zone[z, Z_NODE], N_NR_LRU + lru] += delta
+    st.zone[z, Z_NR_LRU + lru] += delta
+
+
+@jit
 def add_page_to_lru_list(st, page, lv, lru):
     """At the head (most recent end)."""
     lst = lv * 5 + lru
@@ -59,11 +69,7 @@ def add_page_to_lru_list(st, page, lv, lru):
         st.lru_tail[lst] = page
     st.lru_head[lst] = page
     st.pg_lru[page] = lru
-    st.lv[lv, LV_NR + lru] += 1
-    z = st.pg_zone[page]
-    st.lru_zcnt[lst, st.zone[z, Z_IDX]] += 1
-    st.node[st.zone[z, Z_NODE], N_NR_LRU + lru] += 1
-    st.zone[z, Z_NR_LRU + lru] += 1
+    _count(st, page, lv, lru, 1)
 
 
 @jit
@@ -78,11 +84,7 @@ def add_page_to_lru_list_tail(st, page, lv, lru):
         st.lru_head[lst] = page
     st.lru_tail[lst] = page
     st.pg_lru[page] = lru
-    st.lv[lv, LV_NR + lru] += 1
-    z = st.pg_zone[page]
-    st.lru_zcnt[lst, st.zone[z, Z_IDX]] += 1
-    st.node[st.zone[z, Z_NODE], N_NR_LRU + lru] += 1
-    st.zone[z, Z_NR_LRU + lru] += 1
+    _count(st, page, lv, lru, 1)
 
 
 @jit
@@ -100,11 +102,7 @@ def del_page_from_lru_list(st, page, lv, lru):
         st.lru_tail[lst] = prev
     st.pg_prev[page] = -1
     st.pg_next[page] = -1
-    st.lv[lv, LV_NR + lru] -= 1
-    z = st.pg_zone[page]
-    st.lru_zcnt[lst, st.zone[z, Z_IDX]] -= 1
-    st.node[st.zone[z, Z_NODE], N_NR_LRU + lru] -= 1
-    st.zone[z, Z_NR_LRU + lru] -= 1
+    _count(st, page, lv, lru, -1)
 
 
 @jit

@@ -5,6 +5,7 @@ domain (the whole machine, or a memcg subtree) and tear its anonymous memory dow
 from __future__ import annotations
 
 from .jit import jit
+from .page_counter import mem_cgroup_is_descendant
 from .state import (
     G_LAST_OOM_VICTIM,
     G_OOM_KILLS,
@@ -22,16 +23,6 @@ from .state import (
 )
 from .trace import trace_mark_victim
 from .truncate import exit_mmap
-
-
-@jit
-def in_subtree(st, memcg, root):
-    m = memcg
-    while m >= 0:
-        if m == root:
-            return True
-        m = st.mc[m, MC_PARENT]
-    return False
 
 
 @jit
@@ -53,7 +44,7 @@ def select_bad_process(st, root):
     for t in range(st.task.shape[0]):
         if st.task[t, T_KTHREAD] or st.task[t, T_KILLED] or st.task[t, T_OOM_SCORE_ADJ] <= -1000:
             continue
-        if not in_subtree(st, st.task[t, T_MEMCG], root):
+        if not mem_cgroup_is_descendant(st, st.task[t, T_MEMCG], root):
             continue
         points = oom_badness(st, t)
         if points > best_points:

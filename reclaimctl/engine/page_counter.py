@@ -42,5 +42,16 @@ def page_counter_uncharge(st, memcg, nr_pages):
 
 
 @jit
+def mem_cgroup_is_descendant(st, memcg, root):
+    """memcg is root or below it."""
+    m = memcg
+    while m >= 0:
+        if m == root:
+            return True
+        m = st.mc[m, MC_PARENT]
+    return False
+
+
+@jit
 def mem_cgroup_margin(st, memcg):
     return st.mc[memcg, MC_MAX] - st.mc[memcg, MC_USAGE]

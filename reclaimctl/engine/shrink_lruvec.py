@@ -3,8 +3,6 @@ inactive_list_is_low / inactive_is_low, get_scan_count, shrink_list, shrink_lruv
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .jit import jit
@@ -79,12 +77,6 @@ from .trace import trace_mm_vmscan_inactive_list_is_low
 SCAN_EQUAL, SCAN_FRACT, SCAN_ANON, SCAN_FILE = 0, 1, 2, 3
 
 
-def inactive_ratio(lru_pages: int, page_shift: int) -> int:
-    """int_sqrt(10 x GiB), 1 below a GiB (Python mirror of the jitted rule, for tables and tests)."""
-    gb = lru_pages >> (30 - page_shift)
-    return math.isqrt(10 * gb) if gb else 1
-
-
 @jit
 def int_sqrt(x):
     r = np.int64(np.sqrt(np.float64(x)))
@@ -93,6 +85,13 @@ def int_sqrt(x):
     while (r + 1) * (r + 1) <= x:
         r += 1
     return r
+
+
+@jit
+def inactive_ratio(lru_pages, page_shift):
+    """int_sqrt(10 x GiB) of the type's LRU size, 1 below a GiB (spec §5.3)."""
+    gb = lru_pages >> (30 - page_shift)
+    return int_sqrt(10 * gb) if gb else 1
 
 
 @jit
@@ -135,8 +134,7 @@ def inactive_list_is_low(st, s, lv, file, actual_reclaim):
     if file and actual_reclaim and st.lv[lv, LV_REFAULTS + 1] != refaults:
         ratio = 0
     else:
-        gb = (inactive + active) >> (30 - st.g[G_PAGE_SHIFT])
-        ratio = int_sqrt(10 * gb) if gb else 1
+        ratio = inactive_ratio(inactive + active, st.g[G_PAGE_SHIFT])
     if actual_reclaim:
         trace_mm_vmscan_inactive_list_is_low(st, st.sc[s, SC_NODE], reclaim_idx, total_inactive, inactive,
                                              total_active, active, ratio, 1 if file else 0)
@@ -148,8 +146,7 @@ def inactive_is_low(st, lv, inactive_lru):
     """P372/P66: whole-lruvec (hierarchical) sizes, no refault term, no tracepoint."""
     inactive = lruvec_page_state(st, lv, inactive_lru)
     active = lruvec_page_state(st, lv, inactive_lru + 1)
-    gb = (inactive + active) >> (30 - st.g[G_PAGE_SHIFT])
-    ratio = int_sqrt(10 * gb) if gb else 1
+    ratio = inactive_ratio(inactive + active, st.g[G_PAGE_SHIFT])
     return inactive * ratio < active
 
 

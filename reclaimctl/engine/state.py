@@ -105,7 +105,6 @@ G_GFP_ZONE_KERNEL = 35
 G_STEP = 36  # workload events done
 G_DIRTY_BG_RATIO = 37
 G_DIRTY_RATIO = 38
-G_CONCURRENT = 39  # reclaimers running at once (cost model contention)
 G_NR_CPUS = 40
 G_LAST_OOM_VICTIM = 41
 G_THROTTLED_NS = 42
@@ -146,7 +145,6 @@ N_BAL_ORDER = 12  # balance_pgdat in progress: order, highest zone, priority, bo
 N_BAL_HZI = 13
 N_BAL_PRIORITY = 14
 N_BAL_BOOST = 15
-N_BAL_ALLOC_ORDER = 16
 N_PFMEMALLOC_WAITERS = 17
 N_ZONES = 18  # zones present
 N_NR_LRU = 19  # +lru: node totals of the five lists (node_page_state NR_*_ANON/FILE)
@@ -171,7 +169,6 @@ LV_FILE_COST = 10
 LV_NONRESIDENT_AGE = 11  # workingset clock (P147 inactive_age)
 LV_REFAULTS = 12  # +type: snapshot of WORKINGSET_ACTIVATE (P147 uses the file slot)
 LV_FLAGS = 14
-LV_SHADOWS = 15
 LV_MEMCG = 16
 LV_NODE = 17
 LV_WS_ACTIVATE = 18  # +type: WORKINGSET_ACTIVATE of this lruvec and its descendants (lruvec_page_state)
@@ -232,7 +229,6 @@ VMSTAT_NAMES = (
     "workingset_nodereclaim", "oom_kill", "pgrotated", "nr_written", "nr_dirtied", "swap_write_errors",
     "drop_slab", "slabs_scanned", "pglazyfreed", "pgmemcg_reclaim",
 )
-VM = {name: i for i, name in enumerate(VMSTAT_NAMES)}
 VM_PGALLOC, VM_PGFREE, VM_PGACTIVATE, VM_PGDEACTIVATE, VM_PGREFILL = 0, 1, 2, 3, 4
 VM_PGSCAN_KSWAPD, VM_PGSCAN_DIRECT, VM_PGSTEAL_KSWAPD, VM_PGSTEAL_DIRECT = 5, 6, 7, 8
 VM_PGSCAN_ANON, VM_PGSCAN_FILE, VM_PGSTEAL_ANON, VM_PGSTEAL_FILE = 9, 10, 11, 12

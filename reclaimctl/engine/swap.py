@@ -148,14 +148,20 @@ def lru_add_drain_all(st):
 
 
 @jit
+def pagevec_add(st, cpu, kind, page):
+    """Append to the CPU's batch; a full batch is flushed."""
+    n = st.cpu[cpu, CPU_NR + kind]
+    st.cpu_batch[cpu, kind, n] = page
+    st.cpu[cpu, CPU_NR + kind] = n + 1
+    if n + 1 >= PAGEVEC_SIZE:
+        drain_cpu_batch(st, cpu, kind)
+
+
+@jit
 def lru_cache_add(st, cpu, page):
     """A new page joins the CPU's lru_add batch; a full batch is flushed onto the lists."""
     st.pg_lru[page] = IN_BATCH
-    n = st.cpu[cpu, CPU_NR + BATCH_LRU_ADD]
-    st.cpu_batch[cpu, BATCH_LRU_ADD, n] = page
-    st.cpu[cpu, CPU_NR + BATCH_LRU_ADD] = n + 1
-    if n + 1 >= PAGEVEC_SIZE:
-        drain_cpu_batch(st, cpu, BATCH_LRU_ADD)
+    pagevec_add(st, cpu, BATCH_LRU_ADD, page)
 
 
 @jit
@@ -166,11 +172,7 @@ def activate_page(st, cpu, page):
         return
     if not (st.pg_flags[page] & PG_LRU):
         return
-    n = st.cpu[cpu, CPU_NR + BATCH_ACTIVATE]
-    st.cpu_batch[cpu, BATCH_ACTIVATE, n] = page
-    st.cpu[cpu, CPU_NR + BATCH_ACTIVATE] = n + 1
-    if n + 1 >= PAGEVEC_SIZE:
-        drain_cpu_batch(st, cpu, BATCH_ACTIVATE)
+    pagevec_add(st, cpu, BATCH_ACTIVATE, page)
 
 
 @jit

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..events.flags import DECODERS
+from ..events.flags import decoded_batch
 from ..events.registry import REGISTRY
-from ..events.schema import ARROW_TYPES, I32, I64, PTR, STR
+from ..events.schema import I32, I64, PTR, STR
 from ..events.tables import EventTables, TraceMeta
 from .jit import jit
 from .state import (
@@ -278,11 +278,5 @@ def to_tables(ev: np.ndarray, pids: np.ndarray, comms: list[str], meta: TraceMet
         if name == "mm_vmscan_writepage":
             pfn = sub[:, EV_F0 + 1].astype(np.uint64)
             cols["page"] = pa.array(np.uint64(VMEMMAP_BASE) + pfn * np.uint64(64))
-        for f in event.fields:
-            if f.name not in cols:
-                cols[f.name] = pa.nulls(n, type=ARROW_TYPES[f.type])
-        for dec in event.decoders:
-            cols.update(DECODERS[dec](cols))
-        arrays = head + [cols[f.name] for f in event.fields] + [cols[d.name] for d in event.derived]
-        tables[name] = pa.Table.from_arrays(arrays, schema=event.schema())
+        tables[name] = pa.Table.from_batches([decoded_batch(event, head, cols)])
     return EventTables(tables, meta)

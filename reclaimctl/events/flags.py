@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from .schema import Event
 
 Columns = dict[str, pa.Array]
 
@@ -201,4 +205,20 @@ DECODERS: dict[str, Decoder] = {
     "activate_split": decode_activate_split,
 }
 
-__all__ = ["DECODERS", "GFP_COLUMNS", "gfp_names", "lru_name", "reclaim_flags"]
+
+
+def decoded_batch(event: Event, head: list[pa.Array], fields: Columns) -> pa.RecordBatch:
+    """One event's record batch, as the parser and the engine both build it: header columns, the
+    event's fields (absent ones null), then the columns its decoders derive."""
+    n = len(head[0])
+    cols = dict(fields)
+    for f in event.fields:
+        if f.name not in cols:
+            cols[f.name] = pa.nulls(n, type=f.arrow_type)
+    for name in event.decoders:
+        cols.update(DECODERS[name](cols))
+    arrays = head + [cols[f.name] for f in event.fields] + [cols[d.name] for d in event.derived]
+    return pa.RecordBatch.from_arrays(arrays, schema=event.schema())
+
+
+__all__ = ["DECODERS", "decoded_batch", "GFP_COLUMNS", "gfp_names", "lru_name", "reclaim_flags"]

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..events import OTHER, Event
-from ..events.flags import DECODERS
+from ..events.flags import decoded_batch
 from ..events.schema import HEADER_COLUMNS, I32, I64, PTR, STR
 from . import kernel as K
 from .tables import Compiled, compile_registry
@@ -219,13 +219,8 @@ def _header(keep64: np.ndarray, keep32: np.ndarray, tmp: np.ndarray, nulls: np.n
 
 def _event_batch(event: Event, head: list[pa.Array], cols: list[np.ndarray], nulls: np.ndarray,
                  strs: np.ndarray) -> pa.RecordBatch:
-    fields: dict[str, pa.Array] = {}
-    for k, f in enumerate(event.fields):
-        fields[f.name] = _typed_column(cols[k], f.type, strs, bool(nulls[k]))
-    for name in event.decoders:
-        fields.update(DECODERS[name](fields))
-    arrays = head + [fields[f.name] for f in event.fields] + [fields[d.name] for d in event.derived]
-    return pa.RecordBatch.from_arrays(arrays, schema=event.schema())
+    fields = {f.name: _typed_column(cols[k], f.type, strs, bool(nulls[k])) for k, f in enumerate(event.fields)}
+    return decoded_batch(event, head, fields)
 
 
 def _other_batch(buf: np.ndarray, head: list[pa.Array], names: np.ndarray, starts: np.ndarray, ends: np.ndarray,
