@@ -20,10 +20,12 @@ from .debug import RULES, check_invariants
 from .machine import MachineSpec, MemcgSpec, TaskSpec, build_state
 from .profiles import Profile
 from .run import STATUS_BUFFER, STATUS_INVARIANT, run_workload, settle
+from .shrinker_registry import SlabHistory, set_bits
 from .state import (
     G_EV_LOST,
     G_EV_N,
     G_NOW,
+    G_NR_SHRINKERS,
     G_OOM_KILLS,
     G_STEP,
     G_SWAP_TOTAL,
@@ -37,6 +39,11 @@ from .state import (
     MC_MAX,
     MC_USAGE,
     NR_LRU_LISTS,
+    SH_FLAGS,
+    SH_ID,
+    SH_NAME,
+    SHRINKER_MEMCG_AWARE,
+    SHRINKER_NONSLAB,
     VMSTAT_NAMES,
     Z_FREE,
     Z_MANAGED,
@@ -80,11 +87,12 @@ class RunResult:
 class Simulation:
     def __init__(self, machine: MachineSpec, profile: Profile, memcgs: Sequence[MemcgSpec] = (),
                  tasks: Sequence[TaskSpec] = (), file_pages: int = 0, seed: int = 1, debug: int = 0,
-                 stap: bool = True, ev_capacity: int = 1 << 19, source: str = "simulated") -> None:
+                 stap: bool = True, ev_capacity: int = 1 << 19, source: str = "simulated",
+                 slab: SlabHistory | None = None) -> None:
         self.machine = machine
         self.profile = profile
         self.arrays, self.layout = build_state(machine, profile, list(memcgs), list(tasks), file_pages, seed,
-                                               debug, stap, ev_capacity)
+                                               debug, stap, ev_capacity, slab)
         self.ref = StateRef(*self.arrays)  # what the jitted code gets: the same arrays, by reference
         self.source = source
         self._chunks: list[np.ndarray] = []
@@ -162,7 +170,8 @@ class Simulation:
             meta.first_ns = int(rows[:, 1].min())
             meta.last_ns = int(rows[:, 1].max())
             meta.cpus = sorted({int(c) for c in np.unique(rows[:, 2])})
-        tables = to_tables(rows, self.layout.pids, self.layout.comms, meta, irq_flags=irq)
+        tables = to_tables(rows, self.layout.pids, self.layout.comms, meta, shrinker_names=self.layout.shrinkers,
+                           irq_flags=irq)
         tables.meta.rows = {k: v.num_rows for k, v in tables.items() if v.num_rows}
         tables.meta.extra["vmstat"] = self.vmstat()
         return tables
@@ -204,4 +213,17 @@ class Simulation:
             "memcg": self.layout.memcgs, "usage": mc[:, MC_USAGE], "max": mc[:, MC_MAX],
             "events_max": mc[:, MC_EVENTS_MAX], "events_low": mc[:, MC_EVENTS_LOW],
             "oom_kill": mc[:, MC_EVENTS_OOM_KILL],
+            "shrinker_bits": [set_bits(self.state.mc_map, m) for m in range(mc.shape[0])],
         })
+
+    def shrinkers(self) -> pd.DataFrame:
+        """Registered shrinkers: id, flags, objects left and deferred work, in registration order."""
+        st = self.state
+        rows = []
+        for k in range(int(st.g[G_NR_SHRINKERS])):
+            i = int(st.shr_list[k])
+            flags = int(st.shr[i, SH_FLAGS])
+            rows.append((self.layout.shrinkers[int(st.shr[i, SH_NAME])], int(st.shr[i, SH_ID]),
+                         bool(flags & SHRINKER_MEMCG_AWARE), bool(flags & SHRINKER_NONSLAB),
+                         int(st.shr_objs[i].sum()), int(st.shr_deferred[i].sum())))
+        return pd.DataFrame(rows, columns=["shrinker", "id", "memcg_aware", "nonslab", "objects", "nr_deferred"])

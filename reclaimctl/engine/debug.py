@@ -13,14 +13,18 @@ from .state import (
     CPU_STOCK_MEMCG,
     CPU_STOCK_NR,
     G_NR_NODES,
+    G_SHRINKER_NR_MAX,
     G_SWAP_USED,
     IN_BATCH,
     IN_FREE,
     IN_ISOLATED,
     IN_NONE,
+    IN_SLAB,
     LV_NR,
     MC_PARENT,
     MC_USAGE,
+    N_SLAB_HEAD,
+    N_SLAB_PAGES,
     NR_LRU_LISTS,
     PG_LRU,
     PG_SWAPCACHE,
@@ -43,6 +47,8 @@ RULES = {
     9: "a memcg's usage differs from the pages charged to it and its descendants (stocks included)",
     10: "a page on an LRU list lacks PG_LRU, or a page off the lists has it",
     11: "an add batch holds a page that is not marked as batched",
+    12: "a node's slab stack length differs from its counter, or holds a page not marked as slab",
+    13: "a memcg has a shrinker bit set at or above shrinker_nr_max",
 }
 
 
@@ -93,6 +99,28 @@ def check_invariants(st):
         if n != st.zone[z, Z_FREE]:
             return 5
         free += n
+    slab = 0
+    for nid in range(st.node.shape[0]):
+        n = 0
+        p = st.node[nid, N_SLAB_HEAD]
+        while p >= 0:
+            if st.pg_lru[p] != IN_SLAB:
+                return 12
+            n += 1
+            p = st.pg_next[p]
+        if n != st.node[nid, N_SLAB_PAGES]:
+            return 12
+        slab += n
+    nr_max = st.g[G_SHRINKER_NR_MAX]
+    for m in range(st.mc_map.shape[0]):
+        for nid in range(st.mc_map.shape[1]):
+            for w in range(st.mc_map.shape[2]):
+                word = st.mc_map[m, nid, w]
+                if word == 0:
+                    continue
+                for b in range(64):
+                    if (word >> b) & 1 and w * 64 + b >= nr_max:
+                        return 13
     batched = 0
     for c in range(st.cpu.shape[0]):
         for i in range(st.cpu[c, CPU_NR + BATCH_LRU_ADD]):
@@ -112,11 +140,11 @@ def check_invariants(st):
             return 2
         if where >= NR_LRU_LISTS and (st.pg_flags[p] & PG_LRU):
             return 10
-        if where != IN_FREE:
+        if where != IN_FREE and where != IN_SLAB:
             owned[st.pg_lv[p] // nn] += 1
             if st.pg_flags[p] & PG_SWAPCACHE:
                 swapcache += 1
-    if free + on_lists + batched != npages:
+    if free + on_lists + batched + slab != npages:
         return 6
     swapped = 0
     for a in range(st.anon_map.shape[0]):

@@ -19,6 +19,7 @@ from .page_alloc import (
 )
 from .params import encode
 from .profiles import Profile
+from .shrinker_registry import SlabHistory, build_shrinkers
 from .state import (
     CPU_NODE,
     CPU_STOCK_MEMCG,
@@ -37,14 +38,17 @@ from .state import (
     G_NR_CPUS,
     G_NR_NODES,
     G_NR_PAGES,
+    G_NR_SHRINKERS,
     G_NR_ZONES,
     G_PAGE_SHIFT,
     G_RNG,
+    G_SHRINKER_NR_MAX,
     G_STAP,
     G_SWAP_ERR_PPM,
     G_SWAP_TOTAL,
     G_SWAPPINESS,
     IN_FREE,
+    IN_SLAB,
     LV_MEMCG,
     LV_NODE,
     LVF,
@@ -64,6 +68,8 @@ from .state import (
     N_KSWAPD_CPU,
     N_KSWAPD_HZI,
     N_KSWAPD_TASK,
+    N_SLAB_HEAD,
+    N_SLAB_PAGES,
     N_ZONE0,
     N_ZONES,
     NF,
@@ -158,6 +164,7 @@ class Layout:
     memcgs: list[str]
     pids: np.ndarray
     comms: list[str]
+    shrinkers: tuple[str, ...] = ()
 
 
 def _preorder(parent: list[int]) -> tuple[list[int], list[int]]:
@@ -207,7 +214,7 @@ def _memcg_tree(memcgs: list[MemcgSpec], swappiness: int) -> tuple[list[str], li
 
 def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec], tasks: list[TaskSpec],
                 nr_file: int, seed: int = 1, debug: int = 0, stap: bool = True,
-                ev_capacity: int = 1 << 19) -> tuple[State, Layout]:
+                ev_capacity: int = 1 << 19, slab: SlabHistory | None = None) -> tuple[State, Layout]:
     if machine.nodes < 1 or machine.node_pages < SWAP_CLUSTER_MAX:
         raise MachineError("machine: need at least one node of at least 32 pages")
     if "Normal" not in machine.zone_types:
@@ -279,6 +286,27 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
         mc[m, MC_POS] = pos[m]
         mc[m, MC_LAST_SCANNED_NODE] = nn - 1
     mc[:, MC_SUBTREE_END] = subtree_end
+    try:
+        shrinkers = build_shrinkers(slab or SlabHistory(), names, [s.online for s in specs], nn,
+                                    bool(profile.switches["kmem"]))
+    except ValueError as e:
+        raise MachineError(str(e)) from None
+    # slab pages come off the top of each node's last (Normal) zone free list
+    for nid in range(nn):
+        want = int(shrinkers.slab_pages[nid])
+        if not want:
+            node[nid, N_SLAB_HEAD] = -1
+            continue
+        z = int(node[nid, N_ZONE0] + node[nid, N_ZONES] - 1)
+        if want > zone[z, Z_FREE] // 2:
+            raise MachineError(f"shrinker objects need {want} slab pages on node {nid}, more than half of its "
+                               f"{int(zone[z, Z_FREE])} pages")
+        head = int(zone[z, Z_FREE_HEAD])
+        node[nid, N_SLAB_HEAD] = head
+        node[nid, N_SLAB_PAGES] = want
+        pg_next[head + want - 1] = -1
+        zone[z, Z_FREE_HEAD] = head + want
+        zone[z, Z_FREE] -= want
     lv = np.zeros((nm * nn, LVF), np.int64)
     lv[:, LV_MEMCG] = np.repeat(np.arange(nm), nn)
     lv[:, LV_NODE] = np.tile(np.arange(nn), nm)
@@ -326,6 +354,8 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
     g[G_GFP_ZONE_KERNEL] = normal
     g[G_NR_CPUS] = ncpu
     g[G_STAP] = 1 if stap else 0
+    g[G_SHRINKER_NR_MAX] = shrinkers.nr_max
+    g[G_NR_SHRINKERS] = shrinkers.nr_registered
 
     st = State(
         g=g, sw=sw, cost=cost,
@@ -347,8 +377,15 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
         sc=np.zeros((1 + nn, SCF), np.int64), iso=np.zeros((1 + nn, 64), np.int32),
         scratch=np.zeros((1 + nn, SCRW), np.int64),
         ev=np.zeros((ev_capacity, EVW), np.int64),
+        shr=shrinkers.shr, shr_list=shrinkers.shr_list, shr_idr=shrinkers.shr_idr, shr_objs=shrinkers.shr_objs,
+        shr_deferred=shrinkers.shr_deferred, mc_map=shrinkers.mc_map, mc_deferred=shrinkers.mc_deferred,
         dbg_seen=np.zeros(npages, np.int8), dbg_owned=np.zeros(nm, np.int64),
     )
-    layout = Layout(names, task[:, T_PID].copy(), [t.comm for t in all_tasks])
+    pg_lru = st.pg_lru
+    for nid in range(nn):
+        p = int(node[nid, N_SLAB_HEAD])
+        if p >= 0:
+            pg_lru[p:p + int(node[nid, N_SLAB_PAGES])] = IN_SLAB
+    layout = Layout(names, task[:, T_PID].copy(), [t.comm for t in all_tasks], shrinkers.names)
     return st, layout
 

@@ -18,9 +18,12 @@ from .params import SW_MEMCG_CHARGE_BATCH, SW_MEMCG_CHARGE_RETRIES
 from .state import (
     CPU_STOCK_MEMCG,
     CPU_STOCK_NR,
+    G_CGROUP_V2,
     G_CTX_CPU,
     G_CTX_TASK,
     MC_EVENTS_MAX,
+    MC_MAX,
+    MC_USAGE,
     PAGE_ALLOC_COSTLY_ORDER,
     T_KILLED,
 )
@@ -103,3 +106,30 @@ def try_charge(st, memcg, nr_pages):
             continue
         break  # OOM failed or we are the victim: force the charge
     page_counter_charge(st, memcg, nr_pages)
+
+
+@jit
+def mem_cgroup_resize_max(st, memcg, max_pages):
+    """A write to the memcg's limit.  v1 memory.limit_in_bytes (4.18 mem_cgroup_resize_max): the limit
+    is taken only once usage fits; until then stocks are drained once and the subtree reclaimed, and
+    a reclaim that frees nothing fails the write (-EBUSY, old limit kept).  v2 memory.max
+    (memory_max_write): the limit holds at once, then drain, then reclaim with the retry budget [the
+    v2 OOM kill at the end is not modelled].  Returns True if usage fits the new limit."""
+    v2 = st.g[G_CGROUP_V2] != 0
+    if v2:
+        st.mc[memcg, MC_MAX] = max_pages
+    drained = False
+    retries = st.sw[SW_MEMCG_CHARGE_RETRIES]
+    while st.mc[memcg, MC_USAGE] > max_pages:
+        if not drained:
+            drain_all_stock(st, memcg)
+            drained = True
+            continue
+        if retries == 0:
+            return False
+        if not try_to_free_mem_cgroup_pages(st, memcg, 1, 1):
+            if not v2:
+                return False
+            retries -= 1
+    st.mc[memcg, MC_MAX] = max_pages
+    return True

@@ -5,7 +5,7 @@ pages already there (young PTEs, mark_page_accessed, dirtying)."""
 from __future__ import annotations
 
 from .jit import jit
-from .memcontrol import try_charge
+from .memcontrol import mem_cgroup_resize_max, try_charge
 from .params import NEW_ANON_ACTIVE, SW_NEW_ANON_LRU, SW_WORKINGSET, WORKINGSET_FILE_ONLY
 from .slowpath import alloc_pages
 from .state import (
@@ -25,6 +25,7 @@ from .state import (
     OP_FILE_MAP,
     OP_FILE_READ,
     OP_FILE_WRITE,
+    OP_MEMCG_SET_MAX,
     OP_TASK_EXIT,
     PG_ACTIVE,
     PG_ANON,
@@ -164,6 +165,9 @@ def do_op(st, op, obj, count, arg):
     failed = 0
     if op == OP_TASK_EXIT:
         exit_mmap(st, st.g[G_CTX_TASK])
+        return 0
+    if op == OP_MEMCG_SET_MAX:
+        mem_cgroup_resize_max(st, arg, obj)
         return 0
     for k in range(count):
         o = obj + k

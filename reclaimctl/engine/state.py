@@ -62,6 +62,7 @@ IN_FREE = 5
 IN_BATCH = 6
 IN_ISOLATED = 7
 IN_NONE = 8  # allocated, not yet handed to the LRU (inside a fault)
+IN_SLAB = 9  # a slab page holding shrinkable objects (node's slab stack, linked through pg_next)
 LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable")
 
 NO_PAGE = -1
@@ -110,6 +111,8 @@ G_LAST_OOM_VICTIM = 41
 G_THROTTLED_NS = 42
 G_WARN = 43  # invariant violations found (debug)
 G_STAP = 44  # also emit the events of the notes' systemtap script
+G_SHRINKER_NR_MAX = 45  # highest memcg-aware shrinker id ever allocated + 1 (never shrinks)
+G_NR_SHRINKERS = 46  # registered shrinkers, in registration order in shr_list[0:n]
 G_N = 48
 
 # ---------------------------------------------------------------- zone[z, ...]
@@ -148,7 +151,9 @@ N_BAL_BOOST = 15
 N_PFMEMALLOC_WAITERS = 17
 N_ZONES = 18  # zones present
 N_NR_LRU = 19  # +lru: node totals of the five lists (node_page_state NR_*_ANON/FILE)
-NF = 24
+N_SLAB_HEAD = 24  # first page of the node's slab stack (-1 = none)
+N_SLAB_PAGES = 25  # pages on it
+NF = 26
 
 # kswapd states
 KSWAPD_SLEEPING = 0
@@ -200,7 +205,9 @@ CPU_BUSY = 1  # clock until which the CPU is busy with earlier work
 CPU_NR = 2  # +kind: pages in each batch
 CPU_STOCK_MEMCG = 4  # per-CPU memcg charge stock (memcg_stock_pcp)
 CPU_STOCK_NR = 5
-CPUF = 6
+CPU_RECLAIM_START = 6  # the last reclaim call on this CPU ran [start, end): concurrent reclaimers
+CPU_RECLAIM_END = 7
+CPUF = 8
 BATCH_LRU_ADD = 0
 BATCH_ACTIVATE = 1
 
@@ -238,6 +245,7 @@ VM_NR_VMSCAN_WRITE, VM_NR_VMSCAN_IMMEDIATE = 20, 21
 VM_WORKINGSET_REFAULT, VM_WORKINGSET_ACTIVATE, VM_WORKINGSET_RESTORE = 22, 24, 26  # +type
 VM_WORKINGSET_NODERECLAIM, VM_OOM_KILL, VM_PGROTATED, VM_NR_WRITTEN, VM_NR_DIRTIED = 28, 29, 30, 31, 32
 VM_SWAP_WRITE_ERRORS = 33
+VM_SLABS_SCANNED = 35
 VM_N = len(VMSTAT_NAMES)
 
 # ---------------------------------------------------------------- scan_control sc[ctx, ...]
@@ -273,7 +281,8 @@ SC_MAY_ENTER_FS = 28  # gfp has __GFP_FS (all modelled callers do)
 SC_NODE = 29  # node being shrunk
 SC_SLAB_NS = 30  # ns spent in shrink_slab (stap emulation)
 SC_COMPACTION_READY = 31
-SCF = 32
+SC_CONCURRENT = 32  # reclaimers running when this call started, itself included (shrinker_rwsem contention)
+SCF = 33
 DEACTIVATE_ANON = 1
 DEACTIVATE_FILE = 2
 
@@ -283,6 +292,27 @@ SCR_TARGETS = 4  # shrink_lruvec's targets[4]
 SCR_STAT = 8  # shrink_page_list's stat (12)
 SCR_ZCOUNT = 20  # invariant check: per-zone counts (5)
 SCRW = 32
+
+# ---------------------------------------------------------------- shrinkers shr[i, ...] (spec §2.7, §7)
+SH_FLAGS = 0  # SHRINKER_* below
+SH_ID = 1  # IDR id of a memcg-aware shrinker, else -1
+SH_SEEKS = 2
+SH_BATCH = 3  # 0 = SHRINK_BATCH
+SH_FREE_PPM = 4  # objects freed per million scanned
+SH_OBJS_PER_PAGE = 5
+SH_EMPTY = 6  # count_objects of nothing: 1 = SHRINK_EMPTY (list_lru users), 0 = plain 0 (deferred_split)
+SH_PTR = 7  # the struct shrinker address the tracepoints print
+SH_FREED_REM = 8  # objects freed not yet amounting to a whole page
+SH_REGISTERED = 9
+SH_NAME = 10  # index into the names the tracepoints print
+SHF = 11
+SHRINKER_NUMA_AWARE = 1
+SHRINKER_MEMCG_AWARE = 2
+SHRINKER_NONSLAB = 4
+SHRINK_EMPTY = -2  # (~0UL - 1) as a return value: the memcg has no objects of this shrinker
+SHRINK_STOP = -1
+SHRINK_BATCH = 128
+DEFAULT_SEEKS = 2
 
 # ---------------------------------------------------------------- trace buffer ev[row, ...]
 EV_ID = 0
@@ -307,6 +337,7 @@ State = namedtuple(
         "io_page", "io_time", "flushq",
         "sc", "iso", "scratch",
         "ev",
+        "shr", "shr_list", "shr_idr", "shr_objs", "shr_deferred", "mc_map", "mc_deferred",
         "dbg_seen", "dbg_owned",
     ],
 )
@@ -342,7 +373,8 @@ OP_ANON_FREE = 5  # munmap: free the pages and swap slots of the range
 OP_FILE_DELETE = 6  # truncate / unlink: drop page cache pages and their shadows
 OP_TASK_EXIT = 7  # the task's anon memory goes away
 OP_NOP = 8  # only advances time (lets kswapd and IO progress)
+OP_MEMCG_SET_MAX = 9  # write memory.max: ``arg`` is the memcg, ``obj`` the new limit in pages
 OP_NAMES = ("anon_fault", "anon_touch", "file_read", "file_write", "file_map", "anon_free", "file_delete",
-            "task_exit", "nop")
+            "task_exit", "nop", "memcg_set_max")
 ARG_EXEC = 1
 ARG_MLOCK = 2

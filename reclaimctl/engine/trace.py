@@ -224,6 +224,26 @@ def trace_mark_victim(st, victim_pid):
 
 
 @jit
+def trace_mm_shrink_slab_start(st, name, ptr, nid, nr, gfp, freeable, delta, total_scan, priority):
+    n = _emit4(st, TP_SLAB_START, name, ptr, nid, nr)
+    if n >= 0:
+        st.ev[n, EV_F0 + 4] = gfp
+        st.ev[n, EV_F0 + 5] = freeable
+        st.ev[n, EV_F0 + 6] = delta
+        st.ev[n, EV_F0 + 7] = total_scan
+        st.ev[n, EV_F0 + 8] = priority
+
+
+@jit
+def trace_mm_shrink_slab_end(st, name, ptr, nid, freed, nr, new_nr, total_scan):
+    n = _emit4(st, TP_SLAB_END, name, ptr, nid, nr)
+    if n >= 0:
+        st.ev[n, EV_F0 + 4] = new_nr
+        st.ev[n, EV_F0 + 5] = total_scan
+        st.ev[n, EV_F0 + 6] = freed
+
+
+@jit
 def trace_stap(st, ev_id, a, b, c):
     _emit4(st, ev_id, a, b, c, 0)
 
@@ -250,7 +270,9 @@ def to_tables(ev: np.ndarray, pids: np.ndarray, comms: list[str], meta: TraceMet
     tables: dict[str, pa.Table] = {}
     ids = ev[:, EV_ID]
     seq = np.arange(1, len(ev) + 1, dtype=np.int64)
-    comm_dict = pa.array(comms, type=pa.string())
+    unique_comms = sorted(set(comms))
+    comm_code = np.array([unique_comms.index(c) for c in comms], np.int32)  # task -> dictionary code
+    comm_dict = pa.array(unique_comms, type=pa.string())
     for ev_id, (name, payload) in TRACEPOINTS.items():
         rows = np.flatnonzero(ids == ev_id)
         if not len(rows):
@@ -264,7 +286,7 @@ def to_tables(ev: np.ndarray, pids: np.ndarray, comms: list[str], meta: TraceMet
             pa.array(sub[:, EV_CPU].astype(np.int32)),
             pa.array(pids[task].astype(np.int32)),
             pa.array(pids[task].astype(np.int32)),
-            pa.DictionaryArray.from_arrays(pa.array(task.astype(np.int32)), comm_dict),
+            pa.DictionaryArray.from_arrays(pa.array(comm_code[task]), comm_dict),
             pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([irq_flags])),
             pa.array(seq[rows]),
         ]

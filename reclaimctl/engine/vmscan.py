@@ -30,6 +30,8 @@ from .shrink_lruvec import prepare_scan_count, shrink_lruvec
 from .shrinker import shrink_slab
 from .state import (
     CPU_NODE,
+    CPU_RECLAIM_END,
+    CPU_RECLAIM_START,
     DEF_PRIORITY,
     G_CGROUP_V2,
     G_CTX_CPU,
@@ -56,6 +58,7 @@ from .state import (
     PGDAT_CONGESTED,
     PGDAT_DIRTY,
     PGDAT_WRITEBACK,
+    SC_CONCURRENT,
     SC_FORCE_DEACTIVATE,
     SC_GFP,
     SC_KSWAPD,
@@ -251,9 +254,12 @@ def shrink_node(st, s, nid):
         shrink_node_memcgs_full(st, s, nid, root)
     else:
         shrink_node_memcgs_cursor(st, s, nid, root)
-    # cache-cold walks [INF, spec §7.6]: a walk sometimes costs walk_jitter_factor times as much
+    # cache-cold walks [INF, spec §7.6]: a walk sometimes costs walk_jitter_factor times as much,
+    # every part of it (the notes' 29-49 ms outliers are slower in and out of shrink_slab)
     if st.cost[WALK_JITTER_P] > 0 and prandom(st) % 1_000_000 < int(st.cost[WALK_JITTER_P] * 1_000_000):
-        tick(st, (st.cost[WALK_JITTER_FACTOR] - 1.0) * (st.g[G_NOW] - walk_start))
+        extra = st.cost[WALK_JITTER_FACTOR] - 1.0
+        tick(st, extra * (st.g[G_NOW] - walk_start))
+        st.sc[s, SC_SLAB_NS] += int(extra * (st.sc[s, SC_SLAB_NS] - slab_start))
     if kswapd:
         if st.sc[s, SC_NR_WRITEBACK] and st.sc[s, SC_NR_WRITEBACK] == st.sc[s, SC_NR_TAKEN]:
             st.node[nid, N_FLAGS] |= PGDAT_WRITEBACK
@@ -348,6 +354,14 @@ def do_try_to_free_pages(st, s):
         tick(st, st.cost[C_PROBE])
     start = st.g[G_NOW]
     st.sc[s, SC_SLAB_NS] = 0
+    # reclaimers already running on other CPUs contend on shrinker_rwsem [SIM, spec §7.6]: the model
+    # runs calls one after the other, so a call sees the ones that started before it and still run
+    cpu = st.g[G_CTX_CPU]
+    concurrent = 1
+    for c in range(st.cpu.shape[0]):
+        if c != cpu and st.cpu[c, CPU_RECLAIM_START] <= start < st.cpu[c, CPU_RECLAIM_END]:
+            concurrent += 1
+    st.sc[s, SC_CONCURRENT] = concurrent
     if not cgroup_reclaim(st, s):
         st.vmstat[first, VM_ALLOCSTALL] += 1
     while True:
@@ -379,6 +393,8 @@ def do_try_to_free_pages(st, s):
             st.sc[s, SC_MEMCG_LOW_SKIPPED] = 0
             continue
         break
+    st.cpu[cpu, CPU_RECLAIM_START] = start
+    st.cpu[cpu, CPU_RECLAIM_END] = st.g[G_NOW]
     if stap:
         trace_stap(st, TP_STAP_TTFP_END, st.g[G_NOW] - start, st.sc[s, SC_SLAB_NS], 0)
     return st.sc[s, SC_NR_RECLAIMED]

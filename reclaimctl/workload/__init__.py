@@ -1,0 +1,1 @@
+"""Workloads for the engine: scenario generators (and, later, streams taken from traces)."""
