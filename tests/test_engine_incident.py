@@ -1,6 +1,6 @@
 """V5, the incident of the notes, from first principles (spec §10 V5, §7.6; notes 003).
 
-A kubepods tree of 500 memcgs on 8 nodes, no swap, a small partly referenced page cache, 600
+The shipped scenario ``incident``: a kubepods tree of 500 memcgs on 8 nodes, no swap, a small partly referenced page cache, 600
 memcg-aware shrinkers registered after the pods came online (every pod memcg has ~600 bits set),
 ``cgroup.memory=nokmem``.  The kubepods limit is hit and the same faults are replayed under each
 kernel.  The figures the notes measured (systemtap, 4.18.0-372: 857.7 ms per call, 632.4 ms of it in
@@ -16,16 +16,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reclaimctl.engine import profiles
-from reclaimctl.workload.kubepods import Kubepods
+from reclaimctl.workload.scenario import load
 
-SCENARIO = Kubepods(trigger_faults=80)
+SCENARIO, _ = load("incident")  # traces/scenarios/incident.toml: kmem=off, 80 faults over the limit
 
 
 @functools.cache
 def _run(profile: str):
-    sim = SCENARIO.simulation(profiles.override(profiles.get(profile), ["kmem=off"]), debug=0)
-    sim.run(SCENARIO.workload(sim))
+    sim, wl = SCENARIO.build(SCENARIO.resolve_profile(profile))
+    sim.run(wl)
     sim.check()
     return sim, sim.tables()
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from reclaimctl.engine.shrinker_registry import RegistryError, ShrinkerSpec, SlabHistory, build_shrinkers, set_bits
+from reclaimctl.engine.shrinker_registry import (
+    RegistryError,
+    ShrinkerSpec,
+    SlabHistory,
+    build_shrinkers,
+    set_bits,
+)
 from reclaimctl.engine.state import SH_ID, SH_REGISTERED
 
 MEMCGS = ["/", "/a", "/b"]

@@ -13,8 +13,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "parse": ("reclaimctl.cli.parse_cmd", "parse", "Parse a trace into typed event tables (Parquet) and summarize it."),
     "events": ("reclaimctl.cli.events_cmd", "events", "List the events the registry knows, or show one's fields and formats."),
     "stats": ("reclaimctl.cli.stats_cmd", "stats", "Reclaim statistics: summary, per-cpu, per-priority, episodes, latency, slab, kswapd, writeback."),
-    "compare": ("reclaimctl.cli.compare_cmd", "compare", "Compare two traces side by side (baseline A, new B)."),
+    "compare": ("reclaimctl.cli.compare_cmd", "compare", "Compare two traces, or two kernel profiles on the same workload (baseline A, new B)."),
     "profiles": ("reclaimctl.cli.profiles_cmd", "profiles", "Kernel profiles of the reclaim model: list, show, differences."),
+    "replay": ("reclaimctl.cli.replay_cmd", "replay", "Run the reclaim model on a scenario or a trace's reclaim calls (default: the notes' incident)."),
+    "scenarios": ("reclaimctl.cli.scenarios_cmd", "scenarios", "List the shipped scenarios, or show one."),
 }
 
 
@@ -40,6 +42,8 @@ def cli() -> None:
     """Parse, replay and report on Linux page reclaim (vmscan) traces.
 
     \b
+    reclaimctl replay                    the notes' incident, simulated on kernel-372
+    reclaimctl compare kernel-147 kernel-372 --scenario incident   the same, kernel vs kernel
     reclaimctl parse kernel-372          parse the shipped sample of the notes
     reclaimctl parse trace.log -o out/   write one Parquet file per event
     cat /sys/kernel/tracing/trace_pipe | reclaimctl parse - -o live/

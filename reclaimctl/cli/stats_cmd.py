@@ -295,31 +295,39 @@ def writeback_cmd(source: str | None, fmt: str, output: str | None) -> None:
 @output_options
 def summary(source: str | None, fmt: str, output: str | None) -> None:
     """The headline of each view."""
-    import pandas as pd
-
-    from ..analysis.episodes import LATENCY_COLUMNS, latency_summary, reclaim_episodes
-    from ..analysis.percpu import per_cpu_histogram, reclaim_ends
-    from ..analysis.slab import stap_episodes
     from .sources import load
 
     out = renderer(fmt, output)
+    if not show_summary(load(source), out):
+        raise UserError(f"{source or 'the latest result'}: no reclaim events to summarize")
 
-    tables = load(source)
+
+def show_summary(tables, out) -> bool:  # type: ignore[no-untyped-def]
+    """Render the headline of each view; False if there was nothing to show."""
+    import pandas as pd
+
+    from ..analysis.episodes import LATENCY_COLUMNS, latency_summary, reclaim_episodes
+    from ..analysis.kswapd import kswapd_per_node
+    from ..analysis.percpu import per_cpu_histogram, reclaim_ends
+    from ..analysis.priority import per_priority
+    from ..analysis.slab import stap_episodes
+
+    shown = False
     ep = reclaim_episodes(tables)
     if len(ep.table):
         out.show(latency_summary(ep.table)[LATENCY_COLUMNS], "episode latency")
+        shown = True
     ends = reclaim_ends(tables)
     if len(ends):
         h = per_cpu_histogram(ends).iloc[-1]
         out.show(pd.DataFrame([{"calls": h["calls"], "mean_nr_reclaimed": h["mean"], "low": h["low"],
                             "low_share": h["low_share"]}]), "reclaim calls, all CPUs")
+        shown = True
     st = stap_episodes(tables)
     if len(st):
         out.show(st[["cpu", "comm", "try_to_free_ns", "shrink_slab_ns", "slab_share", "shrink_node_calls", "priorities"]],
-             "shrink_slab share (systemtap)")
-    from ..analysis.kswapd import kswapd_per_node
-    from ..analysis.priority import per_priority
-
+                 "shrink_slab share (systemtap)")
+        shown = True
     pp = per_priority(tables, ep)
     if len(pp):
         by = pp.groupby("priority")[["time_ms", "nr_scanned", "nr_reclaimed"]].sum()
@@ -329,8 +337,9 @@ def summary(source: str | None, fmt: str, output: str | None) -> None:
             "lowest_priority": lowest, "scanned": int(by["nr_scanned"].sum()), "reclaimed": int(by["nr_reclaimed"].sum()),
             "time_at_lowest_share": float(by.loc[lowest, "time_ms"]) / total if total else None,
         }]), "priorities (see stats per-priority)")
+        shown = True
     nodes = kswapd_per_node(tables)
     if len(nodes):
         out.show(nodes, "kswapd per node")
-    if not len(ep.table) and not len(ends) and not len(st) and not len(nodes) and not len(pp):
-        raise UserError(f"{source or 'the latest result'}: no reclaim events to summarize")
+        shown = True
+    return shown

@@ -21,6 +21,8 @@ from .state import (
     IN_NONE,
     IN_SLAB,
     LV_NR,
+    MC_FORCED,
+    MC_MAX,
     MC_PARENT,
     MC_USAGE,
     N_SLAB_HEAD,
@@ -49,6 +51,7 @@ RULES = {
     11: "an add batch holds a page that is not marked as batched",
     12: "a node's slab stack length differs from its counter, or holds a page not marked as slab",
     13: "a memcg has a shrinker bit set at or above shrinker_nr_max",
+    14: "a memcg's usage exceeds its limit without a force charge",
 }
 
 
@@ -164,4 +167,6 @@ def check_invariants(st):
     for m in range(st.mc.shape[0]):
         if total[m] != st.mc[m, MC_USAGE]:
             return 9
+        if st.mc[m, MC_USAGE] > st.mc[m, MC_MAX] and not st.mc[m, MC_FORCED]:
+            return 14
     return 0

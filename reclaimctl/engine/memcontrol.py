@@ -22,6 +22,7 @@ from .state import (
     G_CTX_CPU,
     G_CTX_TASK,
     MC_EVENTS_MAX,
+    MC_FORCED,
     MC_MAX,
     MC_USAGE,
     PAGE_ALLOC_COSTLY_ORDER,
@@ -126,6 +127,7 @@ def mem_cgroup_resize_max(st, memcg, max_pages):
             drained = True
             continue
         if retries == 0:
+            st.mc[memcg, MC_FORCED] += st.mc[memcg, MC_USAGE] - max_pages  # v2: left over the new limit
             return False
         if not try_to_free_mem_cgroup_pages(st, memcg, 1, 1):
             if not v2:

@@ -4,7 +4,7 @@ charged along the path to the root.  Reclaim and OOM on a failed charge live in 
 from __future__ import annotations
 
 from .jit import jit
-from .state import MC_MAX, MC_PARENT, MC_USAGE
+from .state import MC_FORCED, MC_MAX, MC_PARENT, MC_USAGE
 
 
 @jit
@@ -26,10 +26,12 @@ def page_counter_try_charge(st, memcg, nr_pages):
 
 @jit
 def page_counter_charge(st, memcg, nr_pages):
-    """Charge without a limit check (force charge)."""
+    """Charge without a limit check (the root, or a force charge: counted where it overshoots)."""
     m = memcg
     while m >= 0:
         st.mc[m, MC_USAGE] += nr_pages
+        if st.mc[m, MC_USAGE] > st.mc[m, MC_MAX]:
+            st.mc[m, MC_FORCED] += nr_pages
         m = st.mc[m, MC_PARENT]
 
 

@@ -197,7 +197,8 @@ MC_LAST_SCANNED_NODE = 12  # P147 mem_cgroup_select_victim_node round robin
 MC_EVENTS_LOW = 13  # MEMCG_LOW events
 MC_EVENTS_MAX = 14
 MC_EVENTS_OOM_KILL = 15
-MCF = 16
+MC_FORCED = 16  # pages charged past the limit here or below (force charge, a failed v2 memory.max write)
+MCF = 17
 
 # ---------------------------------------------------------------- cpu[c, ...] and batches
 CPU_NODE = 0

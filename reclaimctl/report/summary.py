@@ -70,3 +70,24 @@ def _ranges(xs: list[int]) -> str:
         if x is not None:
             start = prev = x
     return ",".join(out)
+
+
+def print_run_summary(label: str, profile, sim, tables, wall_s: float, saved: str | None,  # type: ignore[no-untyped-def]
+                      console: Console | None = None) -> None:
+    """What a replay ran and how it went: profile, times, throughput, reclaim and OOM totals."""
+    con = console or make_console()
+    res = sim.result
+    vm = sim.vmstat()
+    over = f"  [dim]({', '.join(profile.overrides)})[/dim]" if profile.overrides else ""
+    con.print(f"[bold]{escape(label)}[/bold]")
+    con.print(f"profile: [cyan]{profile.name}[/cyan] {escape(profile.kernel)}{escape(over)}")
+    sim_s = res.simulated_ns / 1e9
+    rate = f"{res.events / wall_s:,.0f} events/s, {sim_s / wall_s:,.2f} simulated s per s" if wall_s > 0 else ""
+    con.print(f"simulated {sim_s:.3f} s in {wall_s:.2f} s wall: {res.events:,} workload events ({rate})")
+    con.print(f"reclaim: pgscan {vm['pgscan_kswapd'] + vm['pgscan_direct']:,} (kswapd {vm['pgscan_kswapd']:,}), "
+              f"pgsteal {vm['pgsteal_kswapd'] + vm['pgsteal_direct']:,}, calls: memcg "
+              f"{tables['mm_vmscan_memcg_reclaim_begin'].num_rows:,}, direct "
+              f"{tables['mm_vmscan_direct_reclaim_begin'].num_rows:,}; OOM kills {vm['oom_kills']}"
+              + (f", failed allocations {res.failed_allocations}" if res.failed_allocations else ""))
+    if saved:
+        con.print(f"tables: {escape(saved)}  [dim](reclaimctl stats with no SOURCE reads them)[/dim]")
