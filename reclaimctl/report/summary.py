@@ -78,14 +78,17 @@ def print_run_summary(label: str, profile, sim, tables, wall_s: float, saved: st
     con = console or make_console()
     res = sim.result
     vm = sim.vmstat()
-    over = f"  [dim]({', '.join(profile.overrides)})[/dim]" if profile.overrides else ""
+    over = f"  [dim]({escape(', '.join(profile.overrides))})[/dim]" if profile.overrides else ""
     con.print(f"[bold]{escape(label)}[/bold]")
-    con.print(f"profile: [cyan]{profile.name}[/cyan] {escape(profile.kernel)}{escape(over)}")
+    con.print(f"profile: [cyan]{profile.name}[/cyan] {escape(profile.kernel)}{over}")
     sim_s = res.simulated_ns / 1e9
     rate = f"{res.events / wall_s:,.0f} events/s, {sim_s / wall_s:,.2f} simulated s per s" if wall_s > 0 else ""
     con.print(f"simulated {sim_s:.3f} s in {wall_s:.2f} s wall: {res.events:,} workload events ({rate})")
-    con.print(f"reclaim: pgscan {vm['pgscan_kswapd'] + vm['pgscan_direct']:,} (kswapd {vm['pgscan_kswapd']:,}), "
-              f"pgsteal {vm['pgsteal_kswapd'] + vm['pgsteal_direct']:,}, calls: memcg "
+    inactive = tables["mm_vmscan_lru_shrink_inactive"]
+    scanned = sum(inactive.column("nr_scanned").to_pylist()) if inactive.num_rows else 0
+    reclaimed = sum(inactive.column("nr_reclaimed").to_pylist()) if inactive.num_rows else 0
+    con.print(f"reclaim: {scanned:,} pages scanned, {reclaimed:,} reclaimed (pgscan_kswapd {vm['pgscan_kswapd']:,}, "
+              f"pgscan_direct {vm['pgscan_direct']:,}); calls: memcg "
               f"{tables['mm_vmscan_memcg_reclaim_begin'].num_rows:,}, direct "
               f"{tables['mm_vmscan_direct_reclaim_begin'].num_rows:,}; OOM kills {vm['oom_kills']}"
               + (f", failed allocations {res.failed_allocations}" if res.failed_allocations else ""))

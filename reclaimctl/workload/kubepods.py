@@ -51,8 +51,8 @@ class Kubepods(Generator):
     shrinkers: int = 600  # registered memcg-aware shrinkers (S_reg): deferred_split + superblocks
     churned: int = 41  # shrinkers of pods that came and went: their ids were the high-water mark
     # pods holding most of the page cache, on node 0: inactive file pages of each (a list of S pages
-    # is scanned S >> priority at a time, so 4600 pages show up from priority 12 on, 600 only at 9)
-    big_pods: list[int] = field(default_factory=lambda: [4_600, 1_100, 1_100, 600, 600])
+    # is scanned S >> priority at a time, so 3000 pages show up from priority 11 on, 600 only at 9)
+    big_pods: list[int] = field(default_factory=lambda: [3_000, 1_100, 1_100, 600])
     pod_file_pages: int = 16  # every pod, on every node
     pod_anon_pages: int = 40
     mapped_share: float = 0.3  # of a big pod's cache: mapped and young (kept or activated when met)
