@@ -14,6 +14,7 @@ from reclaimctl.engine.state import (
     LRU_INACTIVE_FILE,
     LV_NR,
     MC_ELOW,
+    MC_MEMSW,
     MC_USAGE,
     OP_ANON_FAULT,
     OP_FILE_READ,
@@ -22,6 +23,7 @@ from reclaimctl.engine.state import (
     SC_PRIORITY,
     SC_RECLAIM_IDX,
     SC_TARGET,
+    SWAPPED,
     T_ANON_LO,
 )
 
@@ -107,3 +109,31 @@ def test_writing_a_limit_below_usage_drains_stocks_and_reclaims(v2):
     assert mc.loc["/m", "usage"] <= 600
     assert _file_pages(sim, "/m") <= 600
     assert sim.tables()["mm_vmscan_memcg_reclaim_begin"].num_rows >= 1
+
+
+@pytest.mark.parametrize(("memsw", "swaps"), [(None, True), (3000, False)])
+def test_v1_memsw_limit_stops_memcg_reclaim_from_swapping(memsw, swaps):
+    """cgroup v1, swap on: a 3000-page memcg whose task grows 4000 pages of anon.  Without a memsw
+    limit, limit reclaim swaps anon out (memsw = memory + swapped-out entries, checked every step);
+    with memory.memsw.limit_in_bytes = memory.limit, swapping cannot help: the charge over memsw
+    reclaims with may_swap = 0 (file only), finds nothing, and ends in the memcg OOM killer."""
+    machine = MachineSpec(node_pages=40_000, cpus_per_node=1, swap_pages=20_000)
+    sim = Simulation(machine, profiles.get("kernel-372"), [MemcgSpec("/m", max_pages=3000, memsw_max_pages=memsw)],
+                     [TaskSpec(1, "grow", "/m", anon_pages=4000)], debug=25)
+    n = 4000
+    sim.run(workload(np.arange(n) * 10_000, np.zeros(n), np.zeros(n), np.full(n, OP_ANON_FAULT), np.arange(n),
+                     np.ones(n)))
+    t = sim.tables()
+    inactive = t["mm_vmscan_lru_shrink_inactive"].to_pandas()
+    anon_scans = int((~inactive.is_file).sum()) if len(inactive) else 0
+    m = sim.layout.memcgs.index("/m")
+    if swaps:
+        assert anon_scans > 0 and sim.vmstat()["swap_used"] > 0
+        swapped_out = int((sim.state.anon_map == SWAPPED).sum())  # swap-cache pages are in usage already
+        assert swapped_out > 0
+        assert sim.state.mc[m, MC_MEMSW] == sim.state.mc[m, MC_USAGE] + swapped_out
+        assert sim.vmstat()["oom_kills"] == 0
+    else:
+        assert anon_scans == 0 and sim.vmstat()["swap_used"] == 0
+        assert sim.memcgs().set_index("memcg").loc["/m", "oom_kill"] == 1
+    sim.check()

@@ -47,17 +47,34 @@ def plan(source: str | None, profile: str | None, scenario: str | None, sets: tu
             recorded = None
             label = f"scenario {scen.name}"
         else:
+            from ..workload.alloc_stream import has_alloc_stream, trace_stream
             from ..workload.from_trace import NoWorkload, recorded_demands
             from .sources import load
 
             recorded = load(name)
-            try:
-                demands = recorded_demands(recorded, name)
-            except NoWorkload as exc:
-                raise UserError(str(exc)) from None
-            scen, profile_sets = sc.load(scenario or DEFAULT_SCENARIO, sets)
-            scen = sc.with_demands(scen, demands)
-            label = f"{name}: {len(demands)} recorded reclaim calls against scenario {scen.name}"
+            if has_alloc_stream(recorded):
+                stream = trace_stream(recorded)
+                if not len(stream.ops):
+                    raise UserError(f"{name}: {stream.stats.kernel_allocs} kernel allocations and no user page "
+                                    "allocation, page-cache or dirtying event: no workload to replay")
+                base, profile_sets = sc.load(scenario, sets) if scenario else (None, [])
+                if base is None and sets:
+                    profile_sets = sc.apply_sets({}, sets)
+                cpus = int(stream.ops.cpu.max()) + 1
+                scen = sc.for_trace_stream(stream, base, stream.stats.max_pfn_span, cpus, name)
+                s = stream.stats
+                label = (f"{name}: allocation stream ({s.file_reads} page-cache adds, {s.anon_faults} anon pages, "
+                         f"{s.anon_frees} frees, {s.truncations} truncations, {s.writes} writes; "
+                         f"{s.kernel_allocs} kernel allocations and {s.reclaim_frees_skipped} frees by the recorded "
+                         f"reclaim not replayed) on {'scenario ' + scen.name if base else 'a machine sized from it'}")
+            else:
+                try:
+                    demands = recorded_demands(recorded, name)
+                except NoWorkload as exc:
+                    raise UserError(str(exc)) from None
+                scen, profile_sets = sc.load(scenario or DEFAULT_SCENARIO, sets)
+                scen = sc.with_demands(scen, demands)
+                label = f"{name}: {len(demands)} recorded reclaim calls against scenario {scen.name}"
         if seed is not None:
             scen.seed = seed
         prof = scen.resolve_profile(profile, profile_sets)
@@ -77,6 +94,11 @@ def simulate(p: Plan, debug: bool = False):  # type: ignore[no-untyped-def]
         sim, wl = p.scenario.build(p.profile, debug=1000 if debug else 0)  # type: ignore[attr-defined]
     except (ScenarioError, MachineError, ValueError) as exc:
         raise UserError(str(exc)) from None
+    from ..jitcache import engine_is_cold
+
+    if engine_is_cold():
+        click.echo("reclaimctl: compiling the reclaim model for its first use (a few minutes on 2 cores; "
+                   "cached in ~/.cache/reclaimctl afterwards)", err=True)
     t0 = time.perf_counter()
     label = f"{p.scenario.name} on {p.profile.name}"  # type: ignore[attr-defined]
     try:

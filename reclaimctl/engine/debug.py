@@ -12,6 +12,7 @@ from .state import (
     CPU_NR,
     CPU_STOCK_MEMCG,
     CPU_STOCK_NR,
+    G_MEMSW,
     G_NR_NODES,
     G_SHRINKER_NR_MAX,
     G_SWAP_USED,
@@ -23,6 +24,7 @@ from .state import (
     LV_NR,
     MC_FORCED,
     MC_MAX,
+    MC_MEMSW,
     MC_PARENT,
     MC_USAGE,
     N_SLAB_HEAD,
@@ -32,6 +34,9 @@ from .state import (
     PG_SWAPCACHE,
     SCR_ZCOUNT,
     SWAPPED,
+    T_ANON_HI,
+    T_ANON_LO,
+    T_MEMCG,
     Z_FREE,
     Z_FREE_HEAD,
     Z_IDX,
@@ -52,6 +57,7 @@ RULES = {
     12: "a node's slab stack length differs from its counter, or holds a page not marked as slab",
     13: "a memcg has a shrinker bit set at or above shrinker_nr_max",
     14: "a memcg's usage exceeds its limit without a force charge",
+    15: "a memcg's memsw usage differs from its pages, stocks and swapped-out entries (v1)",
 }
 
 
@@ -169,4 +175,17 @@ def check_invariants(st):
             return 9
         if st.mc[m, MC_USAGE] > st.mc[m, MC_MAX] and not st.mc[m, MC_FORCED]:
             return 14
+    if st.g[G_MEMSW]:
+        # swapped-out entries are charged to the memcg of the task that owns the anon id
+        owned[:] = 0
+        for t in range(st.task.shape[0]):
+            for a in range(st.task[t, T_ANON_LO], st.task[t, T_ANON_HI]):
+                if st.anon_map[a] == SWAPPED:
+                    owned[st.task[t, T_MEMCG]] += 1
+        for k in range(st.mc_order.shape[0] - 1, 0, -1):
+            m = st.mc_order[k]
+            owned[st.mc[m, MC_PARENT]] += owned[m]
+        for m in range(st.mc.shape[0]):
+            if st.mc[m, MC_MEMSW] != st.mc[m, MC_USAGE] + owned[m]:
+                return 15
     return 0

@@ -34,6 +34,7 @@ from .state import (
     G_GFP_ZONE_KERNEL,
     G_GFP_ZONE_MOVABLE,
     G_HZ,
+    G_MEMSW,
     G_N,
     G_NR_CPUS,
     G_NR_NODES,
@@ -57,6 +58,7 @@ from .state import (
     MC_LAST_SCANNED_NODE,
     MC_LOW,
     MC_MAX,
+    MC_MEMSW_MAX,
     MC_MIN,
     MC_ONLINE,
     MC_PARENT,
@@ -146,6 +148,7 @@ class MemcgSpec:
     low_pages: int = 0
     min_pages: int = 0
     online: bool = True
+    memsw_max_pages: int | None = None  # v1 memory.memsw.limit_in_bytes (memory + swap)
 
 
 @dataclass
@@ -193,7 +196,7 @@ def _memcg_tree(memcgs: list[MemcgSpec], swappiness: int) -> tuple[list[str], li
         name = "/" + m.name.strip("/") if m.name.strip("/") else "/"
         if name in specs and name != "/":
             raise MachineError(f"memcg {name} is declared twice")
-        specs[name] = MemcgSpec(name, m.max_pages, m.swappiness, m.low_pages, m.min_pages, m.online)
+        specs[name] = MemcgSpec(name, m.max_pages, m.swappiness, m.low_pages, m.min_pages, m.online, m.memsw_max_pages)
     # implicit parents, parents before children
     for name in list(specs):
         parts = name.strip("/").split("/")
@@ -278,6 +281,7 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
     for m, spec in enumerate(specs):
         mc[m, MC_PARENT] = parent[m]
         mc[m, MC_MAX] = UNLIMITED if spec.max_pages is None else spec.max_pages
+        mc[m, MC_MEMSW_MAX] = UNLIMITED if spec.memsw_max_pages is None else spec.memsw_max_pages
         mc[m, MC_SWAPPINESS] = spec.swappiness
         mc[m, MC_LOW] = spec.low_pages
         mc[m, MC_MIN] = spec.min_pages
@@ -346,6 +350,7 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
     g[G_RNG] = (seed * 0x9E3779B97F4A7C15 + 1) & 0x7FFFFFFFFFFFFFFF or 1
     g[G_DEBUG] = debug
     g[G_CGROUP_V2] = 1 if machine.cgroup_v2 else 0
+    g[G_MEMSW] = 0 if machine.cgroup_v2 else 1  # v1 with swap accounting (RHEL 8 default)
     g[G_DIRTY_BG_RATIO] = machine.dirty_background_ratio
     g[G_DIRTY_RATIO] = machine.dirty_ratio
     g[G_FLUSHER_BW] = machine.writeback_pages_per_s

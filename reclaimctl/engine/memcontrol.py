@@ -10,6 +10,9 @@ from .oom_kill import out_of_memory
 from .page_counter import (
     mem_cgroup_is_descendant,
     mem_cgroup_margin,
+    memsw_charge,
+    memsw_try_charge,
+    memsw_uncharge,
     page_counter_charge,
     page_counter_try_charge,
     page_counter_uncharge,
@@ -44,6 +47,7 @@ def drain_stock(st, cpu):
     old = st.cpu[cpu, CPU_STOCK_MEMCG]
     if old >= 0 and st.cpu[cpu, CPU_STOCK_NR] > 0:
         page_counter_uncharge(st, old, st.cpu[cpu, CPU_STOCK_NR])
+        memsw_uncharge(st, old, st.cpu[cpu, CPU_STOCK_NR])
     st.cpu[cpu, CPU_STOCK_NR] = 0
     st.cpu[cpu, CPU_STOCK_MEMCG] = -1
 
@@ -71,6 +75,7 @@ def try_charge(st, memcg, nr_pages):
     (force charge when the task itself is the OOM victim or no victim is left)."""
     if memcg == 0:
         page_counter_charge(st, 0, nr_pages)  # the root is never limited
+        memsw_charge(st, 0, nr_pages)
         return
     batch = max(st.sw[SW_MEMCG_CHARGE_BATCH], nr_pages)
     retries = st.sw[SW_MEMCG_CHARGE_RETRIES]
@@ -78,18 +83,25 @@ def try_charge(st, memcg, nr_pages):
     while True:
         if consume_stock(st, memcg, nr_pages):
             return
-        over = page_counter_try_charge(st, memcg, batch)
-        if over < 0:
-            if batch > nr_pages:
-                refill_stock(st, memcg, batch - nr_pages)
-            return
+        # v1: memory+swap first; over that limit, reclaim may not swap (it would not help)
+        may_swap = 1
+        over = memsw_try_charge(st, memcg, batch)
+        if over >= 0:
+            may_swap = 0
+        else:
+            over = page_counter_try_charge(st, memcg, batch)
+            if over < 0:
+                if batch > nr_pages:
+                    refill_stock(st, memcg, batch - nr_pages)
+                return
+            memsw_uncharge(st, memcg, batch)
         if batch > nr_pages:
             batch = nr_pages
             continue
         if st.task[st.g[G_CTX_TASK], T_KILLED]:
             break  # a dying task charges through
         st.mc[over, MC_EVENTS_MAX] += 1
-        nr_reclaimed = try_to_free_mem_cgroup_pages(st, over, nr_pages, 1)
+        nr_reclaimed = try_to_free_mem_cgroup_pages(st, over, nr_pages, may_swap)
         if mem_cgroup_margin(st, over) >= nr_pages:
             continue
         if not drained:
@@ -107,6 +119,7 @@ def try_charge(st, memcg, nr_pages):
             continue
         break  # OOM failed or we are the victim: force the charge
     page_counter_charge(st, memcg, nr_pages)
+    memsw_charge(st, memcg, nr_pages)
 
 
 @jit

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .jit import jit
 from .memcontrol import mem_cgroup_resize_max, try_charge
+from .page_counter import memsw_uncharge
 from .params import NEW_ANON_ACTIVE, SW_NEW_ANON_LRU, SW_WORKINGSET, WORKINGSET_FILE_ONLY
 from .slowpath import alloc_pages
 from .state import (
@@ -89,6 +90,8 @@ def do_swap_page(st, aid):
     page = new_user_page(st, PG_ANON | PG_SWAPBACKED | PG_SWAPCACHE | PG_YOUNG, aid)
     if page < 0:
         return page
+    # the new page carries the memsw charge now: the swap entry's is dropped (mem_cgroup_commit_charge)
+    memsw_uncharge(st, st.task[st.g[G_CTX_TASK], T_MEMCG], 1)
     nid = st.zone[st.pg_zone[page], Z_NODE]
     st.vmstat[nid, VM_PSWPIN] += 1
     st.vmstat[nid, VM_PGMAJFAULT] += 1
@@ -180,7 +183,7 @@ def do_op(st, op, obj, count, arg):
                 if pause:
                     advance_to(st, st.g[G_NOW] + pause)
         elif op == OP_ANON_FREE:
-            zap_anon(st, o)
+            zap_anon(st, o, st.task[st.g[G_CTX_TASK], T_MEMCG])
             r = 0
         elif op == OP_FILE_DELETE:
             truncate_file_page(st, o)

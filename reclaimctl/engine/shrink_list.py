@@ -10,7 +10,7 @@ from __future__ import annotations
 from .jit import jit, jit_inline
 from .mm_inline import add_page_to_lru_list, del_page_from_lru_list, page_is_file_lru, page_lru
 from .page_alloc import free_unref_page
-from .page_counter import page_counter_uncharge
+from .page_counter import memsw_uncharge, page_counter_uncharge
 from .params import (
     BALANCE_RECENT_SCANNED_ROTATED,
     C_ADD_TO_SWAP,
@@ -146,7 +146,12 @@ def writeback_throttling_sane(st, s):
 
 @jit
 def mem_cgroup_uncharge(st, page):
-    page_counter_uncharge(st, st.pg_lv[page] // st.g[G_NR_NODES], 1)
+    """A reclaimed page leaves its memcg.  A swapped-out page's memsw charge stays with its swap
+    entry (v1 mem_cgroup_swapout), until the entry is freed."""
+    memcg = st.pg_lv[page] // st.g[G_NR_NODES]
+    page_counter_uncharge(st, memcg, 1)
+    if not (st.pg_flags[page] & PG_SWAPCACHE):
+        memsw_uncharge(st, memcg, 1)
 
 
 # ---------------------------------------------------------------- isolation

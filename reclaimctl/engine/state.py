@@ -113,6 +113,7 @@ G_WARN = 43  # invariant violations found (debug)
 G_STAP = 44  # also emit the events of the notes' systemtap script
 G_SHRINKER_NR_MAX = 45  # highest memcg-aware shrinker id ever allocated + 1 (never shrinks)
 G_NR_SHRINKERS = 46  # registered shrinkers, in registration order in shr_list[0:n]
+G_MEMSW = 47  # v1 swap accounting (do_memsw_account): the memsw counters are kept
 G_N = 48
 
 # ---------------------------------------------------------------- zone[z, ...]
@@ -198,7 +199,9 @@ MC_EVENTS_LOW = 13  # MEMCG_LOW events
 MC_EVENTS_MAX = 14
 MC_EVENTS_OOM_KILL = 15
 MC_FORCED = 16  # pages charged past the limit here or below (force charge, a failed v2 memory.max write)
-MCF = 17
+MC_MEMSW = 17  # v1 memory+swap usage (memsw page counter): pages charged + swapped-out entries
+MC_MEMSW_MAX = 18  # memory.memsw.limit_in_bytes
+MCF = 19
 
 # ---------------------------------------------------------------- cpu[c, ...] and batches
 CPU_NODE = 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .jit import jit
 from .mm_inline import del_page_from_lru_list
 from .page_alloc import free_unref_page
-from .page_counter import page_counter_uncharge
+from .page_counter import memsw_uncharge, page_counter_uncharge
 from .state import (
     G_NR_NODES,
     IN_BATCH,
@@ -19,6 +19,7 @@ from .state import (
     SWAPPED,
     T_ANON_HI,
     T_ANON_LO,
+    T_MEMCG,
 )
 from .swap import lru_add_drain_all
 from .swapfile import swap_free
@@ -43,17 +44,22 @@ def release_page(st, page):
         return
     if (st.pg_flags[page] & PG_LRU) and st.pg_lru[page] < NR_LRU_LISTS:
         del_page_from_lru_list(st, page, st.pg_lv[page], st.pg_lru[page])
-    page_counter_uncharge(st, st.pg_lv[page] // st.g[G_NR_NODES], 1)
+    memcg = st.pg_lv[page] // st.g[G_NR_NODES]
+    page_counter_uncharge(st, memcg, 1)
+    memsw_uncharge(st, memcg, 1)
     free_unref_page(st, page)
 
 
 @jit
-def zap_anon(st, aid):
+def zap_anon(st, aid, memcg):
+    """Unmap anon id ``aid`` of a task of ``memcg``: free its page, or its swap entry (whose memsw
+    charge goes with it)."""
     v = st.anon_map[aid]
     if v >= 0:
         release_page(st, v)
     elif v == SWAPPED:
         swap_free(st)
+        memsw_uncharge(st, memcg, 1)
     st.anon_map[aid] = NO_PAGE
     st.anon_shadow[aid] = 0
 
@@ -70,4 +76,4 @@ def truncate_file_page(st, fid):
 @jit
 def exit_mmap(st, t):
     for aid in range(st.task[t, T_ANON_LO], st.task[t, T_ANON_HI]):
-        zap_anon(st, aid)
+        zap_anon(st, aid, st.task[t, T_MEMCG])

@@ -73,14 +73,16 @@ _LEGEND_5 = """\
 #              | |           |       |   |||||     |         |
 """.format(sp=" " * 12)
 
-# The systemtap script of the incident notes (the words ingest/stap.py recognizes): {comm}, {pairs}.
-_STAP_LINES = {
-    "stap_try_to_free_pages_begin": "do_try_to_free_pages {comm}BEG",
-    "stap_try_to_free_pages_end": "do_try_to_free_pages {comm}END: {pairs}",
-    "stap_shrink_node_begin": "{comm}shrink_node BEG, {pairs}",
-    "stap_shrink_node_end": "{comm}{pairs}",
+# The systemtap script of the incident notes, as ingest/stap.py reads it: literal words, the task's
+# ``comm(x) `` and the event's ``key(value)`` pairs.
+_COMM, _PAIRS = 0, 1
+_STAP_LINES: dict[str, tuple[str | int, ...]] = {
+    "stap_try_to_free_pages_begin": ("do_try_to_free_pages ", _COMM, "BEG"),
+    "stap_try_to_free_pages_end": ("do_try_to_free_pages ", _COMM, "END: ", _PAIRS),
+    "stap_shrink_node_begin": (_COMM, "shrink_node BEG, ", _PAIRS),
+    "stap_shrink_node_end": (_COMM, _PAIRS),
 }
-_BLOCK = 1 << 18  # lines joined and written at a time
+_BLOCK = 1 << 18  # lines written at a time
 
 
 def kernel_of(version: str) -> tuple[tuple[int, int], set[str]]:
@@ -164,39 +166,41 @@ def _payload(event: Event, t: pa.Table, v: Variant) -> list[Any]:
     return pieces
 
 
-def _stap_lines(event: Event, t: pa.Table) -> list[str]:
-    template = _STAP_LINES[event.name]
-    keys = event.variants[0].keys
-    cols = [t.column(k).to_pylist() for k in ("cpu", "comm", *keys)]
-    out = []
-    for cpu, comm, *vals in zip(*cols, strict=True):
-        pairs = " ".join(f"{k}({v})" for k, v in zip(keys, vals, strict=True))
-        out.append(f"[{cpu}] " + template.format(comm=f"comm({comm}) " if comm is not None else "", pairs=pairs))
-    return out
+def _stap(event: Event, t: pa.Table) -> list[Any]:
+    """Pieces of ``[cpu] ...`` in the notes' script format."""
+    comm = pc.fill_null(pc.binary_join_element_wise("comm(", pc.cast(t.column("comm"), pa.string()), ") ", ""), "")
+    pieces: list[Any] = ["[", _text(t.column("cpu"), I32), "] "]
+    for part in _STAP_LINES[event.name]:
+        if part == _COMM:
+            pieces.append(comm)
+        elif part == _PAIRS:
+            for i, f in enumerate(event.fields):
+                pieces += [(" " if i else "") + f.name + "(", _text(t.column(f.name), f.type), ")"]
+        else:
+            pieces.append(part)
+    return pieces
 
 
 # ---------------------------------------------------------------- files
 
 
-def _write(fh: IO[str], lines: list[np.ndarray], texts: list[pa.Array]) -> int:
-    """Write the texts in ascending order of their ``line`` numbers; returns how many."""
-    if not texts:
-        return 0
-    order = np.argsort(np.concatenate(lines), kind="stable")
-    all_texts = pa.chunked_array(texts, pa.string())
-    for i in range(0, len(order), _BLOCK):
-        fh.write("\n".join(all_texts.take(order[i : i + _BLOCK]).to_pylist()) + "\n")
-    return len(order)
-
-
 def _write_to(target: str | os.PathLike[str] | IO[str], lines: list[np.ndarray], texts: list[pa.Array],
               head: str = "") -> int:
-    if hasattr(target, "write"):
-        target.write(head)
-        return _write(target, lines, texts)
-    with open(target, "w") as fh:
-        fh.write(head)
-        return _write(fh, lines, texts)
+    """Write ``head``, then the texts (lines ending in a newline) in ascending order of their ``line``
+    numbers; returns how many."""
+    order = np.argsort(np.concatenate(lines), kind="stable") if lines else np.zeros(0, np.int64)
+    texts_ = pa.chunked_array(texts, pa.string())
+    fh = target if hasattr(target, "write") else open(target, "w")  # noqa: SIM115
+    try:
+        fh.write(head)  # type: ignore[union-attr]
+        for i in range(0, len(order), _BLOCK):
+            block = texts_.take(order[i : i + _BLOCK]).combine_chunks()
+            offsets = np.frombuffer(block.buffers()[1], np.int32, len(block) + 1, block.offset * 4)
+            fh.write(memoryview(block.buffers()[2])[offsets[0] : offsets[-1]].tobytes().decode())  # type: ignore[union-attr]
+    finally:
+        if fh is not target:
+            fh.close()  # type: ignore[union-attr]
+    return len(order)
 
 
 def write_text(tables: EventTables, path_or_file: str | os.PathLike[str] | IO[str], kernel: str | None = None,
@@ -229,7 +233,7 @@ def write_text(tables: EventTables, path_or_file: str | os.PathLike[str] | IO[st
         t = t.combine_chunks()
         if event.subsystem == "stap":
             systemtap[0].append(t.column("line").to_numpy())
-            systemtap[1].append(pa.array(_stap_lines(event, t), pa.string()))
+            systemtap[1].append(pc.binary_join_element_wise(*_stap(event, t), "\n", ""))
             continue
         v, present = variant(event, version)
         info["formats"][name] = f"{v.since}-{v.until or 'latest'}"
@@ -239,7 +243,7 @@ def write_text(tables: EventTables, path_or_file: str | os.PathLike[str] | IO[st
             info["unprinted"][name] = missing
         pieces = _header(t, v.name or event.name, 7 if base >= (5, 14) else 5) + _payload(event, t, v)
         ftrace[0].append(t.column("line").to_numpy())
-        ftrace[1].append(pc.binary_join_element_wise(*pieces, ""))
+        ftrace[1].append(pc.binary_join_element_wise(*pieces, "\n", ""))
         cpus.update(pc.unique(t.column("cpu")).to_pylist())
     n = sum(len(x) for x in ftrace[0])
     legend = _LEGEND_5 if base >= (5, 13) else _LEGEND_4

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .. import jitcache  # noqa: F401  (sets the cache directory before anything is compiled)
+
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 MISSING = np.int64(-(2**63))  # a slot with no value

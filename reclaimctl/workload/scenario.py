@@ -16,7 +16,7 @@
     [storage]                         # writeback (bytes per second)
     writeback = "100M"
 
-    [[memcg]]                         # path, max, low, min, swappiness, online
+    [[memcg]]                         # path, max, memsw (v1), low, min, swappiness, online
     path = "/dd"
     max = "100M"
 
@@ -235,7 +235,7 @@ def _memcgs(doc: dict[str, Any], where: str, machine: MachineSpec) -> list[Memcg
         raise ScenarioError(f"{where}memcg: expected an array of tables ([[memcg]])")
     for i, raw in enumerate(items):
         k = f"{where}memcg[{i}]"
-        t = _table(k, raw, ("path", "max", "low", "min", "swappiness", "online"))
+        t = _table(k, raw, ("path", "max", "memsw", "low", "min", "swappiness", "online"))
         path = _str(k + ".path", t.get("path"))
         if not path.startswith("/") or path == "/":
             raise ScenarioError(f"{k}.path: expected an absolute path below the root, like /kubepods, got {path!r}")
@@ -247,7 +247,10 @@ def _memcgs(doc: dict[str, Any], where: str, machine: MachineSpec) -> list[Memcg
             low_pages=_size_bytes(k + ".low", t.get("low", 0)) // ps,
             min_pages=_size_bytes(k + ".min", t.get("min", 0)) // ps,
             online=_bool(k + ".online", t.get("online", True)),
+            memsw_max_pages=_size_bytes(k + ".memsw", t["memsw"]) // ps if "memsw" in t else None,
         ))
+        if "memsw" in t and machine.cgroup_v2:
+            raise ScenarioError(f"{k}.memsw: memory.memsw.* is cgroup v1 (machine.cgroup = \"v1\")")
     return out
 
 
@@ -374,6 +377,18 @@ def load(source: str, sets: Sequence[str] = ()) -> tuple[Scenario, list[str]]:
     profile_sets = apply_sets(doc, sets)
     scenario = parse(doc, path.stem, f"{path.name}: ")
     return scenario, profile_sets
+
+
+def for_trace_stream(stream: Generator, scenario: Scenario | None, span_pages: int, cpus: int,
+                     label: str) -> Scenario:
+    """The scenario that replays a trace's allocation stream: the given scenario's machine and memcgs
+    with the stream as its only workload, or a one-node machine sized from the trace's pfn span."""
+    if scenario is not None:
+        scenario.generators = [stream]
+        return scenario
+    machine = MachineSpec(nodes=1, node_pages=max(span_pages, 65_536), cpus_per_node=max(1, cpus))
+    return Scenario(name=f"trace:{Path(label).name}", description=f"the allocation stream of {label}",
+                    machine=machine, generators=[stream], settle=100_000_000)
 
 
 def with_demands(scenario: Scenario, demands: list[Demand]) -> Scenario:
