@@ -135,3 +135,18 @@ def test_contention_and_stale_bits():
     assert walks == [80 + 450 + 64 * 40 + 9 * 10, 80 + 450 + 55 * 40]
     assert set_bits(st.mc_map, a, 0) == 55
     assert np.all(st.shr_idr[55:65] == -1)
+
+
+def test_an_offline_memcg_is_walked_for_pages_but_not_for_slab():
+    """A zombie (deleted, still pinned by its pages) keeps its bits, but shrink_slab_memcg returns at
+    once for an offline memcg on every kernel: only the shrink_slab call is paid."""
+    h = SlabHistory().register(ShrinkerSpec("super_cache_scan+0x0/0x1a0"), 65)
+    prof = profiles.override(profiles.get("kernel-372"), ["kmem=off"])
+    sim = Simulation(MachineSpec(node_pages=4096, cpus_per_node=1), prof,
+                     memcgs=[MemcgSpec("/a", online=False)], slab=h, stap=False, debug=1)
+    a = sim.layout.memcgs.index("/a")
+    sim.state.sc[0, SC_PRIORITY] = 12
+    t0 = int(sim.state.g[G_NOW])
+    shrink_slab(sim.ref, 0, 0, a)
+    assert int(sim.state.g[G_NOW]) - t0 == 80
+    assert set_bits(sim.state.mc_map, a, 0) == 64

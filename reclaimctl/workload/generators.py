@@ -154,14 +154,11 @@ class Dd(Generator):
 
 
 @dataclass
-class WorkingSet(Generator):
-    """A set of ``size`` pages (file or anon) referenced ``passes`` times in order."""
+class _PageSet(Generator):
+    """``size`` pages of a file (one per generator) or of the task's anonymous memory."""
 
-    kind: ClassVar[str] = "working_set"
-    doc: ClassVar[str] = "a file or anonymous working set referenced again and again"
     memcg: str = "/"
     size: int = 0
-    passes: int = 2
     type: str = "file"
     rate: float = 100_000.0
     cpu: int = 0
@@ -175,10 +172,23 @@ class WorkingSet(Generator):
         if self.type == "file":
             self._file = b.files(self.size)
 
+    def base(self, sim: Any) -> int:
+        """Object id of page 0 of the set."""
+        return _anon0(sim, self._task) if self.type == "anon" else self._file
+
+
+@dataclass
+class WorkingSet(_PageSet):
+    """A set of ``size`` pages (file or anon) referenced ``passes`` times in order."""
+
+    kind: ClassVar[str] = "working_set"
+    doc: ClassVar[str] = "a file or anonymous working set referenced again and again"
+    passes: int = 2
+
     def events(self, sim: Any) -> Rows:
         gap = _spacing(self.rate)
         anon = self.type == "anon"
-        base = _anon0(sim, self._task) if anon else self._file
+        base = self.base(sim)
         rows: Rows = []
         t = self.start
         for p in range(self.passes):
@@ -220,28 +230,14 @@ class MappedExec(Generator):
 
 
 @dataclass
-class Zipf(Generator):
+class Zipf(_PageSet):
     """``requests`` references drawn from ``size`` pages, Zipf(alpha) (alpha 0: uniform random)."""
 
     kind: ClassVar[str] = "zipf"
     doc: ClassVar[str] = "random references over a footprint, Zipf-distributed (alpha 0: uniform)"
-    memcg: str = "/"
-    size: int = 0
     requests: int = 0
     alpha: float = 1.0
-    type: str = "file"
-    rate: float = 1_000_000.0
-    cpu: int = 0
-    comm: str = "cache"
-    start: int = 0
     seed: int = 1
-    _task: int = -1
-    _file: int = 0
-
-    def setup(self, b: Builder) -> None:
-        self._task = b.task(self.comm, self.memcg, anon_pages=self.size if self.type == "anon" else 0)
-        if self.type == "file":
-            self._file = b.files(self.size)
 
     def events(self, sim: Any) -> Rows:
         rng = np.random.default_rng(self.seed)
@@ -250,8 +246,7 @@ class Zipf(Generator):
             keys = rng.choice(self.size, size=self.requests, p=w / w.sum())
         else:
             keys = rng.integers(0, self.size, self.requests)
-        anon = self.type == "anon"
-        base = _anon0(sim, self._task) if anon else self._file
-        op = OP_ANON_FAULT if anon else OP_FILE_READ
+        base = self.base(sim)
+        op = OP_ANON_FAULT if self.type == "anon" else OP_FILE_READ
         gap = _spacing(self.rate)
         return [(self.start + i * gap, self.cpu, self._task, op, base + int(k), 1, 0) for i, k in enumerate(keys)]
