@@ -325,8 +325,16 @@ def show_summary(tables, out) -> bool:  # type: ignore[no-untyped-def]
         shown = True
     st = stap_episodes(tables)
     if len(st):
-        out.show(st[["cpu", "comm", "try_to_free_ns", "shrink_slab_ns", "slab_share", "shrink_node_calls", "priorities"]],
-                 "shrink_slab share (systemtap)")
+        cols = ["cpu", "comm", "try_to_free_ns", "shrink_slab_ns", "slab_share", "shrink_node_calls", "priorities"]
+        if len(st) <= 12:
+            out.show(st[cols], "shrink_slab share (systemtap)")
+        else:  # a long run: the totals, and the first calls
+            out.show(pd.DataFrame([{
+                "calls": len(st), "mean_ms": st.try_to_free_ns.mean() / 1e6,
+                "max_ms": st.try_to_free_ns.max() / 1e6,
+                "slab_share": st.shrink_slab_ns.sum() / max(st.try_to_free_ns.sum(), 1),
+                "mean_shrink_node_calls": st.shrink_node_calls.mean()}]), "shrink_slab share (systemtap), all calls")
+            out.show(st[cols].head(10), f"the first 10 of {len(st)} calls (`reclaimctl stats slab` lists them all)")
         shown = True
     pp = per_priority(tables, ep)
     if len(pp):

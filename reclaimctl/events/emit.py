@@ -8,8 +8,8 @@ Format choices
 --------------
 * **Which format.**  Each event is printed with the registry :class:`Variant` of the run's kernel
   (``tables.meta.kernel["version"]``: ``4.18.0-147``, ``4.18.0-372``, ``6.6.0``): a variant flagged
-  for a vendor kernel that the version is (``VENDOR_KERNELS``; the tag ``rhel8-305`` stands for
-  ``4.18.0-305`` and later releases) wins, else the variant whose version range holds the kernel.
+  for a vendor kernel the version belongs to wins (``VENDOR_KERNELS``: the tag ``rhel8-305`` stands
+  for ``4.18.0-305`` and later releases), else the variant whose version range holds the kernel.
   An event the kernel does not have is printed in the nearest variant and listed in
   ``"not_in_kernel"`` of the result.  Fields the variant does not print (:func:`unprinted`, e.g.
   zid of kswapd_wake on 6.6) cannot come back: the parser fills them with null, or re-derives them
@@ -136,7 +136,7 @@ def _text(col: pa.Array, typ: str, hex_: bool = False) -> pa.Array:
     return pc.fill_null(out, "(null)")
 
 
-def _header(t: pa.Table, name: str, pid_width: int) -> list[Any]:
+def _header(t: pa.RecordBatch, name: str, pid_width: int) -> list[Any]:
     """Pieces of ``%16s-%-5d (%5d) [%03d] FLAGS %5lu.%09lu: name: ``."""
     ts = t.column("ts_ns")
     sec = pc.divide(ts, 1_000_000_000)
@@ -151,7 +151,7 @@ def _header(t: pa.Table, name: str, pid_width: int) -> list[Any]:
     ]
 
 
-def _payload(event: Event, t: pa.Table, v: Variant) -> list[Any]:
+def _payload(event: Event, t: pa.RecordBatch, v: Variant) -> list[Any]:
     """Pieces of the payload in variant ``v``'s format."""
     prose = any(" " in k for var in event.variants for k in var.keys)
     pieces: list[Any] = []
@@ -166,7 +166,7 @@ def _payload(event: Event, t: pa.Table, v: Variant) -> list[Any]:
     return pieces
 
 
-def _stap(event: Event, t: pa.Table) -> list[Any]:
+def _stap(event: Event, t: pa.RecordBatch) -> list[Any]:
     """Pieces of ``[cpu] ...`` in the notes' script format."""
     comm = pc.fill_null(pc.binary_join_element_wise("comm(", pc.cast(t.column("comm"), pa.string()), ") ", ""), "")
     pieces: list[Any] = ["[", _text(t.column("cpu"), I32), "] "]
@@ -189,14 +189,14 @@ def _write_to(target: str | os.PathLike[str] | IO[str], lines: list[np.ndarray],
     """Write ``head``, then the texts (lines ending in a newline) in ascending order of their ``line``
     numbers; returns how many."""
     order = np.argsort(np.concatenate(lines), kind="stable") if lines else np.zeros(0, np.int64)
-    texts_ = pa.chunked_array(texts, pa.string())
+    all_texts = pa.concat_arrays(texts) if texts else pa.array([], pa.string())
     fh = target if hasattr(target, "write") else open(target, "w")  # noqa: SIM115
     try:
         fh.write(head)  # type: ignore[union-attr]
         for i in range(0, len(order), _BLOCK):
-            block = texts_.take(order[i : i + _BLOCK]).combine_chunks()
-            offsets = np.frombuffer(block.buffers()[1], np.int32, len(block) + 1, block.offset * 4)
-            fh.write(memoryview(block.buffers()[2])[offsets[0] : offsets[-1]].tobytes().decode())  # type: ignore[union-attr]
+            block = all_texts.take(order[i : i + _BLOCK])
+            ends = np.frombuffer(block.buffers()[1], np.int32, len(block) + 1, block.offset * 4)
+            fh.write(bytes(memoryview(block.buffers()[2])[ends[0] : ends[-1]]).decode())  # type: ignore[union-attr]
     finally:
         if fh is not target:
             fh.close()  # type: ignore[union-attr]
@@ -211,8 +211,7 @@ def write_text(tables: EventTables, path_or_file: str | os.PathLike[str] | IO[st
     Returns what was written: ``kernel``, ``header_lines`` (comment lines before the first event),
     ``lines`` and ``stap_lines`` (events written), ``stap`` (its path, or None), the variant used
     per event (``formats``: since-until), events the kernel does not have (``not_in_kernel``),
-    fields it does not print per event (``unprinted``) and tables that are no registry event
-    (``skipped``: rows)."""
+    fields it does not print per event (``unprinted``) and tables it cannot print (``skipped``: rows)."""
     version = kernel or tables.meta.kernel.get("version")
     if not version:
         raise ValueError("no kernel version: pass kernel= (e.g. '4.18.0-372')")
@@ -227,10 +226,10 @@ def write_text(tables: EventTables, path_or_file: str | os.PathLike[str] | IO[st
         event = REGISTRY.get(name)
         if t.num_rows == 0:
             continue
-        if event is None:
-            info["skipped"][name] = t.num_rows
+        if event is None or (event.subsystem == "stap" and name not in _STAP_LINES):
+            info["skipped"][name] = t.num_rows  # other_events, stap_record: no format to print them in
             continue
-        t = t.combine_chunks()
+        t = t.combine_chunks().to_batches()[0]  # plain arrays
         if event.subsystem == "stap":
             systemtap[0].append(t.column("line").to_numpy())
             systemtap[1].append(pc.binary_join_element_wise(*_stap(event, t), "\n", ""))
