@@ -20,6 +20,7 @@ import numba
 
 PACKAGE = Path(__file__).parent
 CONSTANT_MODULES = ("engine/jit.py", "engine/params.py", "engine/state.py")  # globals numba freezes
+STANDALONE = ("engine/api.py",)  # jitted code that calls no other function of ours
 
 
 def cache_root() -> Path:
@@ -35,7 +36,7 @@ def digest() -> str:
     for path in sorted([*PACKAGE.glob("engine/*.py"), *PACKAGE.glob("ingest/*.py")]):
         text = path.read_bytes()
         rel = path.relative_to(PACKAGE).as_posix()
-        if b"@jit" in text or b"@njit" in text or rel in CONSTANT_MODULES:
+        if rel not in STANDALONE and (b"@jit" in text or b"@njit" in text or rel in CONSTANT_MODULES):
             h.update(rel.encode())
             h.update(text)
     return h.hexdigest()[:16]

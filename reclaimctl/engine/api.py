@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from ..events.tables import EventTables, TraceMeta
 from .debug import RULES, check_invariants
@@ -60,6 +61,15 @@ from .trace import to_tables
 _TRACE_KERNELS = {"4.18-147": ("4.18.0-147", "...."), "4.18-372": ("4.18.0-372", "...."), "6.6": ("6.6.0", ".....")}
 
 
+def _new_state_ref(*arrays):  # type: ignore[no-untyped-def]
+    return StateRef(*arrays)
+
+
+# StateRef's own constructor is compiled anew in every process (seconds); this cached one is not.
+# It calls no engine function, so it cannot go stale when they change (see reclaimctl.jitcache).
+new_state_ref = njit(cache=True)(_new_state_ref)
+
+
 class EngineError(RuntimeError):
     """The model broke one of its invariants, or lost trace events: a bug or a too-small buffer."""
 
@@ -93,7 +103,7 @@ class Simulation:
         self.profile = profile
         self.arrays, self.layout = build_state(machine, profile, list(memcgs), list(tasks), file_pages, seed,
                                                debug, stap, ev_capacity, slab)
-        self.ref = StateRef(*self.arrays)  # what the jitted code gets: the same arrays, by reference
+        self.ref = new_state_ref(*self.arrays)  # what the jitted code gets: the same arrays, by reference
         self.source = source
         self._chunks: list[np.ndarray] = []
         self.result = RunResult(0)
