@@ -232,3 +232,26 @@ def test_failed_replay_leaves_an_existing_output_directory_alone(tmp_path):
     r = CliRunner().invoke(cli, ["replay", "--set", "workload.0.kind=nope", "-o", str(out)])
     assert r.exit_code != 0
     assert os.listdir(out) == ["meta.json"] and (out / "meta.json").read_text() == "{}"
+
+
+def test_replay_emit_text_parses_back_to_the_saved_tables(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECLAIMCTL_HOME", str(tmp_path / "home"))
+    out, text = tmp_path / "out", tmp_path / "sim.trace"
+    r = _invoke("replay", "--set", "workload.0.trigger_faults=5", "-o", str(out), "--emit-text", str(text))
+    assert r.exit_code == 0, r.output
+    import reclaimctl
+    from reclaimctl.events.tables import EventTables
+
+    saved = EventTables.load(str(out))
+    parsed = EventTables.merge([reclaimctl.read(str(text)), reclaimctl.read(f"{text}.stap")])
+    assert parsed.meta.lines["malformed"] == 0 and parsed.meta.lines["unknown_event"] == 0
+    assert {k: v.num_rows for k, v in parsed.items() if v.num_rows} == \
+        {k: v.num_rows for k, v in saved.items() if v.num_rows}
+    for name in ("mm_vmscan_memcg_reclaim_end", "mm_vmscan_lru_shrink_inactive"):
+        for col in ("ts_ns", "cpu", "pid", "comm"):
+            assert parsed[name].column(col).to_pylist() == saved[name].column(col).to_pylist(), (name, col)
+    a, b = parsed["mm_vmscan_lru_shrink_inactive"], saved["mm_vmscan_lru_shrink_inactive"]
+    assert a.column_names == b.column_names
+    for col in a.column_names:
+        if col != "line":
+            assert a.column(col).to_pylist() == b.column(col).to_pylist(), col

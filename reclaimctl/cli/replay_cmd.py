@@ -128,6 +128,25 @@ def save_tables(tables, out_dir: str) -> None:  # type: ignore[no-untyped-def]
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _emit(tables, path: str) -> None:  # type: ignore[no-untyped-def]
+    from ..events.emit import write_text
+
+    tmp = f"{path}.tmp"
+    try:
+        info = write_text(tables, tmp, stap=f"{tmp}.stap")
+        os.replace(tmp, path)
+        if info.get("stap"):
+            os.replace(f"{tmp}.stap", f"{path}.stap")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write: {exc}") from None
+    finally:
+        for f in (tmp, f"{tmp}.stap"):
+            if os.path.exists(f):
+                os.remove(f)
+    stap = f" and {info['stap_lines']:,} systemtap lines to {path}.stap" if info.get("stap") else ""
+    click.echo(f"wrote {info['lines']:,} trace lines ({info['kernel']} formats) to {path}{stap}", err=True)
+
+
 @click.command("replay")
 @click.argument("source", required=False)
 @click.option("--profile", "-p", help="Kernel profile (default: the scenario's; `reclaimctl profiles` lists them).")
@@ -141,9 +160,12 @@ def save_tables(tables, out_dir: str) -> None:  # type: ignore[no-untyped-def]
               help="Write the simulated event tables here (the layout of `parse -o`).")
 @click.option("--no-store", is_flag=True, help="Without -o, keep nothing (by default the tables go to the local store, "
               "where `reclaimctl stats` with no SOURCE finds them).")
+@click.option("--emit-text", "emit_text", type=click.Path(dir_okay=False),
+              help="Also write the simulated events as the ftrace `trace` file the profile's kernel would print "
+                   "(systemtap rows to FILE.stap); `reclaimctl parse FILE` reads it back to the same tables.")
 @click.option("--debug", is_flag=True, help="Check the model's invariants every 1000 workload events.")
 def replay(source: str | None, profile: str | None, scenario: str | None, sets: tuple[str, ...], seed: int | None,
-           out_dir: str | None, no_store: bool, debug: bool) -> None:
+           out_dir: str | None, no_store: bool, emit_text: str | None, debug: bool) -> None:
     """Run the reclaim model and report on the simulated run.
 
     SOURCE is a scenario (a .toml file, or a shipped name: `reclaimctl scenarios` lists them) or a
@@ -159,6 +181,7 @@ def replay(source: str | None, profile: str | None, scenario: str | None, sets: 
     reclaimctl replay --profile kernel-372-fixed      ... with the shrinker-bit fix
     reclaimctl replay kernel-372 --profile kernel-147 the recorded 372 calls, as 147 would run them
     reclaimctl replay my.toml --set swappiness=0 -o out/
+    reclaimctl replay v3-swappiness --emit-text v3.trace   then: reclaimctl parse v3.trace
     """
     from .. import store
     from ..report.summary import print_run_summary
@@ -175,6 +198,8 @@ def replay(source: str | None, profile: str | None, scenario: str | None, sets: 
     if where:
         save_tables(tables, where)
         store.remember(where, f"replay {source or DEFAULT_SCENARIO} ({p.profile.name})")  # type: ignore[attr-defined]
+    if emit_text:
+        _emit(tables, emit_text)
     print_run_summary(p.label, p.profile, sim, tables, wall, where)
     out = renderer("table", None)
     show_summary(tables, out)

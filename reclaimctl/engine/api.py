@@ -23,6 +23,7 @@ from .profiles import Profile
 from .run import STATUS_BUFFER, STATUS_INVARIANT, run_workload, settle
 from .shrinker_registry import SlabHistory, set_bits
 from .state import (
+    EV_TS,
     G_EV_LOST,
     G_EV_N,
     G_NOW,
@@ -166,7 +167,14 @@ class Simulation:
             return np.zeros((0, self.state.ev.shape[1]), np.int64)
         if len(self._chunks) > 1:
             self._chunks = [np.concatenate(self._chunks)]
-        return self._chunks[0]
+        rows = self._chunks[0]
+        # rows are appended as contexts run (kswapd's clock can run ahead of the next workload event):
+        # put them in time order, as a trace's per-CPU buffers are merged
+        order = np.argsort(rows[:, EV_TS], kind="stable")
+        if (order != np.arange(len(order))).any():
+            rows = rows[order]
+            self._chunks = [rows]
+        return rows
 
     def tables(self) -> EventTables:
         fmt = self.profile.switches["trace_format"]
