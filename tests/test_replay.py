@@ -18,6 +18,7 @@ from conftest import LOG_147, LOG_372
 
 from reclaimctl.cli.main import cli
 from reclaimctl.cli.replay_cmd import plan, simulate
+from reclaimctl.engine.state import N_SLAB_PAGES
 from reclaimctl.workload.scenario import ScenarioError, load, shipped
 
 
@@ -255,3 +256,40 @@ def test_replay_emit_text_parses_back_to_the_saved_tables(tmp_path, monkeypatch)
     for col in a.column_names:
         if col != "line":
             assert a.column(col).to_pylist() == b.column(col).to_pylist(), col
+
+
+def test_scenario_shrinkers_are_shrunk_by_global_reclaim(tmp_path):
+    """[[shrinker]] objects on the root's lists: kswapd's root walk scans them (mm_shrink_slab_*
+    events naming the shrinker) and the freed slab pages return to the zone.  [swap] latency sets the
+    profile's lat_swap_w."""
+    f = tmp_path / "slab.toml"
+    f.write_text("""
+profile = "kernel-372"
+settle = "50ms"
+[machine]
+memory_per_node = "256M"
+[swap]
+latency = "300us"
+[[shrinker]]
+name = "super_cache_scan+0x0/0x1a0"
+count = 2
+objects = 64000
+[[workload]]
+kind = "working_set"
+size = "400M"
+passes = 1
+rate = 400000
+""")
+    scen, sets = load(str(f))
+    prof = scen.resolve_profile(None, sets)
+    assert prof.costs["lat_swap_w"] == 300_000
+    sim, wl = scen.build(prof)
+    assert sim.state.node[0, N_SLAB_PAGES] == 2 * 64000 // 32  # 2000 slab pages at 32 objects a page
+    sim.run(wl, settle_ns=scen.settle)
+    t = sim.tables()
+    start = t["mm_shrink_slab_start"]
+    assert start.num_rows > 0
+    assert set(start.column("shrink").to_pylist()) == {"super_cache_scan+0x0/0x1a0"}
+    assert sim.vmstat()["slabs_scanned"] > 0
+    assert sim.state.node[0, N_SLAB_PAGES] < 2000  # slab pages went back to the zone
+    sim.check()

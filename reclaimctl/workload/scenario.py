@@ -10,7 +10,7 @@
     nodes = 1                         # cgroup ("v1"/"v2"), swappiness, min_free_kbytes, ...
     memory_per_node = "1G"
 
-    [swap]                            # size, error_rate
+    [swap]                            # size, error_rate, latency (write completion)
     size = "1G"
 
     [storage]                         # writeback (bytes per second)
@@ -19,6 +19,11 @@
     [[memcg]]                         # path, max, memsw (v1), low, min, swappiness, online
     path = "/dd"
     max = "100M"
+
+    [[shrinker]]                      # registered at boot, in order: name, count, memcg_aware,
+    name = "super_cache_scan+0x0/0x1a0"   # numa_aware, nonslab, seeks, batch, free_ratio,
+    count = 4                         # objs_per_page, objects (per node: a number for the root's
+    objects = 20000                   # lists, or a table of memcg path = objects)
 
     [[workload]]                      # kind = one of GENERATORS, and its parameters
     kind = "dd"
@@ -47,6 +52,7 @@ import numpy as np
 from ..engine import profiles
 from ..engine.api import Simulation, workload
 from ..engine.machine import X86_64_ZONES, MachineSpec, MemcgSpec
+from ..engine.shrinker_registry import ShrinkerSpec
 from ..engine.state import Workload
 from .generators import AnonGrowth, Builder, Dd, Generator, MappedExec, WorkingSet, Zipf
 from .kubepods import Demand, Kubepods
@@ -152,6 +158,7 @@ class Scenario:
     machine: MachineSpec
     memcgs: list[MemcgSpec] = field(default_factory=list)
     generators: list[Generator] = field(default_factory=list)
+    shrinkers: list[tuple[ShrinkerSpec, int]] = field(default_factory=list)  # registered at boot, in order
     profile: str = "kernel-372"
     sets: list[str] = field(default_factory=list)  # profile overrides the scenario implies
     seed: int = 1
@@ -164,6 +171,8 @@ class Scenario:
 
     def build(self, profile: profiles.Profile, debug: int = 0) -> tuple[Simulation, Workload]:
         b = Builder(self.machine, {m.name: m for m in self.memcgs})
+        for spec, count in self.shrinkers:
+            b.slab.register(spec, count)
         for g in self.generators:
             g.setup(b)
         rows: list[tuple[int, int, int, int, int, int, int]] = []
@@ -189,12 +198,14 @@ MACHINE_KEYS = ("nodes", "memory_per_node", "page_size", "hz", "cpus_per_node", 
                 "watermark_scale_factor", "thp_min_free", "cgroup", "swappiness", "dirty_ratio",
                 "dirty_background_ratio")
 TOP_KEYS = ("name", "description", "profile", "set", "seed", "settle", "stap", "machine", "swap", "storage", "memcg",
-            "workload")
+            "shrinker", "workload")
+SHRINKER_KEYS = ("name", "count", "memcg_aware", "numa_aware", "nonslab", "seeks", "batch", "objects", "free_ratio",
+                 "objs_per_page")
 
 
 def _machine(doc: dict[str, Any], where: str) -> MachineSpec:
     m = _table(f"{where}machine", doc.get("machine", {}), MACHINE_KEYS)
-    swap = _table(f"{where}swap", doc.get("swap", {}), ("size", "error_rate"))
+    swap = _table(f"{where}swap", doc.get("swap", {}), ("size", "error_rate", "latency"))
     storage = _table(f"{where}storage", doc.get("storage", {}), ("writeback",))
     k = f"{where}machine."
     page_size = _size_bytes(k + "page_size", m.get("page_size", 4096))
@@ -293,6 +304,35 @@ def _generator(raw: Any, where: str, page_size: int) -> Generator:
     return cls(**kwargs)
 
 
+def _shrinkers(doc: dict[str, Any], where: str) -> list[tuple[ShrinkerSpec, int]]:
+    items = doc.get("shrinker", [])
+    if not isinstance(items, list):
+        raise ScenarioError(f"{where}shrinker: expected an array of tables ([[shrinker]])")
+    out = []
+    for i, raw in enumerate(items):
+        k = f"{where}shrinker[{i}]"
+        t = _table(k, raw, SHRINKER_KEYS)
+        objects = t.get("objects", {})
+        if isinstance(objects, int) and not isinstance(objects, bool):
+            objects = {"/": objects}
+        if not isinstance(objects, dict):
+            raise ScenarioError(f"{k}.objects: expected a number (on the root's lists) or a table of memcg path = "
+                                f"objects per node, got {objects!r}")
+        spec = ShrinkerSpec(
+            name=_str(k + ".name", t.get("name", "super_cache_scan+0x0/0x1a0")),
+            memcg_aware=_bool(k + ".memcg_aware", t.get("memcg_aware", True)),
+            numa_aware=_bool(k + ".numa_aware", t.get("numa_aware", True)),
+            nonslab=_bool(k + ".nonslab", t.get("nonslab", False)),
+            seeks=_int(k + ".seeks", t.get("seeks", 2), 0), batch=_int(k + ".batch", t.get("batch", 0), 0),
+            objects={p: _int(f"{k}.objects.{p}", n) for p, n in objects.items()},
+            free_ratio=_float(k + ".free_ratio", t.get("free_ratio", 1.0), 0.0, 1.0),
+            objs_per_page=_int(k + ".objs_per_page", t.get("objs_per_page", 32), 1),
+            empty_is_shrink_empty=not _bool(k + ".nonslab", t.get("nonslab", False)),
+        )
+        out.append((spec, _int(k + ".count", t.get("count", 1), 1)))
+    return out
+
+
 def parse(doc: dict[str, Any], name: str, where: str = "") -> Scenario:
     """A scenario from a TOML document (``where`` prefixes every key in errors, e.g. the file name)."""
     _table(where.rstrip(": ") or name, doc, TOP_KEYS)
@@ -305,6 +345,9 @@ def parse(doc: dict[str, Any], name: str, where: str = "") -> Scenario:
     sets = doc.get("set", [])
     if not isinstance(sets, list) or not all(isinstance(s, str) for s in sets):
         raise ScenarioError(f"{where}set: expected a list of \"key=value\" strings")
+    swap = doc.get("swap", {})
+    if "latency" in swap:  # the device's write completion latency is the profile cost lat_swap_w
+        sets = [f"lat_swap_w={_duration(f'{where}swap.latency', swap['latency'])}", *sets]
     profile = _str(f"{where}profile", doc.get("profile", "kernel-372"), tuple(profiles.PROFILES))
     try:
         profiles.override(profiles.get(profile), sets)
@@ -313,6 +356,7 @@ def parse(doc: dict[str, Any], name: str, where: str = "") -> Scenario:
     return Scenario(
         name=_str(f"{where}name", doc.get("name", name)), description=_str(f"{where}description", doc.get("description", "")),
         machine=machine, memcgs=memcgs, generators=gens, profile=profile, sets=list(sets),
+        shrinkers=_shrinkers(doc, where),
         seed=_int(f"{where}seed", doc.get("seed", 1), 0), settle=_duration(f"{where}settle", doc.get("settle", 0)),
         stap=_bool(f"{where}stap", doc.get("stap", True)),
     )
