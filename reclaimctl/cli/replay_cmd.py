@@ -150,8 +150,8 @@ def _emit(tables, path: str) -> None:  # type: ignore[no-untyped-def]
 @click.command("replay")
 @click.argument("source", required=False)
 @click.option("--profile", "-p", help="Kernel profile (default: the scenario's; `reclaimctl profiles` lists them).")
-@click.option("--scenario", "-s", help="For a trace: the scenario whose LRU state its reclaim calls run against "
-              f"(default: {DEFAULT_SCENARIO}).")
+@click.option("--scenario", "-s", help="For a trace: the scenario whose machine (and, for recorded reclaim calls, "
+              f"LRU state) it runs on (default: {DEFAULT_SCENARIO} for reclaim calls).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a scenario value (machine.nodes=4, swap.size=1G, workload.0.size=2G, swappiness=0) or a "
                    "profile switch or cost (kmem=off, c_bit=50).  Repeatable.")
@@ -169,9 +169,12 @@ def replay(source: str | None, profile: str | None, scenario: str | None, sets: 
     """Run the reclaim model and report on the simulated run.
 
     SOURCE is a scenario (a .toml file, or a shipped name: `reclaimctl scenarios` lists them) or a
-    trace whose recorded memcg reclaim calls are replayed, each as a demand at the same time on the
-    same CPU by the same task, against the LRU state of --scenario.  With no SOURCE: the shipped
-    incident scenario of the notes.  `scenario:NAME` and `trace:NAME` say which a name is.
+    trace.  A trace with an allocation stream (mm_page_alloc, mm_filemap_*, mm_page_free,
+    writeback_dirty_page) is replayed as what its tasks did, on the machine of --scenario or one
+    sized from the trace; otherwise its recorded memcg reclaim calls are, each as a demand at the
+    same time on the same CPU by the same task, against the LRU state of --scenario (default:
+    incident).  With no SOURCE: the shipped incident scenario of the notes.  `scenario:NAME` and
+    `trace:NAME` say which a name is.
 
     The simulated events have the tables of a parsed trace: every `stats` view and `compare` work
     on them.  For a trace, the recorded and simulated runs are compared side by side.
