@@ -110,6 +110,20 @@ class TraceStream(Generator):
         return list(cols)
 
 
+def _file_ids(adds: pd.DataFrame, dels: pd.DataFrame) -> np.ndarray:
+    """One id per distinct (dev, ino, ofs) over the adds then the deletes, by first appearance."""
+    n = len(adds) + len(dels)
+    if not n:
+        return np.zeros(0, np.int64)
+    dev = pd.concat([adds["dev"].astype(str), dels["dev"].astype(str)], ignore_index=True) if len(adds) and len(dels) \
+        else (adds if len(adds) else dels)["dev"].astype(str).reset_index(drop=True)
+    dev_code = pd.factorize(dev)[0]
+    ino = np.concatenate([adds["ino"].to_numpy(np.int64), dels["ino"].to_numpy(np.int64)])
+    ofs = np.concatenate([adds["ofs"].to_numpy(np.int64), dels["ofs"].to_numpy(np.int64)])
+    frame = pd.DataFrame({"dev": dev_code, "ino": ino, "ofs": ofs})
+    return frame.groupby(["dev", "ino", "ofs"], sort=False).ngroup().to_numpy(np.int64)
+
+
 def trace_stream(tables: EventTables, page_size: int = 4096) -> TraceStream:
     """``page_size`` turns the filemap events' byte offsets into the page index writeback prints."""
     st = StreamStats()
@@ -132,14 +146,14 @@ def trace_stream(tables: EventTables, page_size: int = 4096) -> TraceStream:
     if len(pfns):
         st.max_pfn_span = int(pfns.max() - pfns.min() + 1)
 
-    # file pages: (dev, ino, ofs) -> id
-    keys = pd.concat([adds[["dev", "ino", "ofs"]], dels[["dev", "ino", "ofs"]]]) if len(adds) or len(dels) else \
-        pd.DataFrame(columns=["dev", "ino", "ofs"])
-    keys = keys.drop_duplicates().reset_index(drop=True)
-    keys["fid"] = np.arange(len(keys))
+    # file pages: (dev, ino, ofs) -> id, numbered in order of first appearance (adds, then deletes)
+    fids = _file_ids(adds, dels)
+    adds["fid"], dels["fid"] = fids[:len(adds)], fids[len(adds):]
+    keys = pd.concat([adds[["ino", "ofs", "fid"]], dels[["ino", "ofs", "fid"]]], ignore_index=True) \
+        .drop_duplicates(subset=["fid"])
     ops = []
     if len(adds):
-        a = adds.merge(keys, on=["dev", "ino", "ofs"])
+        a = adds
         ops.append(pd.DataFrame({"ts_ns": a.ts_ns, "cpu": a.cpu, "pid": a.pid, "comm": a.comm, "op": OP_FILE_READ,
                                  "obj": a.fid, "count": 1}))
         st.file_reads = len(a)
@@ -173,7 +187,7 @@ def trace_stream(tables: EventTables, page_size: int = 4096) -> TraceStream:
                                      "count": m["count"].astype(int)}))
             st.anon_frees = len(m)
     if len(dels):
-        d = dels[~_in_reclaim(tables, dels)].merge(keys, on=["dev", "ino", "ofs"])
+        d = dels[~_in_reclaim(tables, dels)]
         st.reclaim_frees_skipped += len(dels) - len(d)
         ops.append(pd.DataFrame({"ts_ns": d.ts_ns, "cpu": d.cpu, "pid": d.pid, "comm": d.comm, "op": OP_FILE_DELETE,
                                  "obj": d.fid, "count": 1}))
@@ -195,4 +209,4 @@ def trace_stream(tables: EventTables, page_size: int = 4096) -> TraceStream:
         anon_per_task = {k: int(v) for k, v in totals.items()}
     tasks = [(int(r.pid), str(r.comm), anon_per_task.get((r.pid, r.comm), 0)) for r in names.itertuples()]
     return TraceStream(ops=df[["ts_ns", "cpu", "task_key", "op", "obj", "count"]], tasks=tasks,
-                       file_pages=len(keys), stats=st)
+                       file_pages=int(fids.max()) + 1 if len(fids) else 0, stats=st)
