@@ -33,21 +33,31 @@ def has_alloc_stream(tables: EventTables) -> bool:
     return tables["mm_page_alloc"].num_rows > 0 or tables["mm_filemap_add_to_page_cache"].num_rows > 0
 
 
-def _frame(tables: EventTables, name: str, cols: list[str]) -> pd.DataFrame:
+def _codes(col: pd.Series, names: dict[str, int]) -> np.ndarray:
+    """A string column as integer ids of ``names`` (interned as met): no per-row Python strings."""
+    cat = col.astype("category") if not isinstance(col.dtype, pd.CategoricalDtype) else col
+    ids = np.array([names.setdefault(str(c), len(names)) for c in cat.cat.categories] + [-1], np.int64)
+    return ids[cat.cat.codes.to_numpy()]  # code -1 (null) takes the last entry
+
+
+def _frame(tables: EventTables, name: str, cols: list[str], names: dict[str, int]) -> pd.DataFrame:
+    """The event's rows; ``comm`` and ``dev`` as ids of ``names``."""
     t = tables[name]
     head = ["ts_ns", "cpu", "pid", "comm"]
     df = t.select([c for c in head + cols if c in t.column_names]).to_pandas()
-    if "comm" in df:
-        df["comm"] = df["comm"].astype(str)
+    for c in ("comm", "dev"):
+        if c in df:
+            df[c] = _codes(df[c], names)
     return df
 
 
-def _in_reclaim(tables: EventTables, df: pd.DataFrame) -> np.ndarray:
+def _in_reclaim(tables: EventTables, df: pd.DataFrame, names: dict[str, int]) -> np.ndarray:
     """Rows done by the recorded kernel's reclaim: kswapd, or a task inside its reclaim call."""
-    mask = df["comm"].str.startswith("kswapd").to_numpy()
+    kswapd = [i for s, i in names.items() if s.startswith("kswapd")]
+    mask = np.isin(df["comm"].to_numpy(), kswapd)
     for kind in ("direct", "memcg"):
-        b = _frame(tables, f"mm_vmscan_{kind}_reclaim_begin", [])
-        e = _frame(tables, f"mm_vmscan_{kind}_reclaim_end", [])
+        b = _frame(tables, f"mm_vmscan_{kind}_reclaim_begin", [], names)
+        e = _frame(tables, f"mm_vmscan_{kind}_reclaim_end", [], names)
         for pid, begins in b.groupby("pid"):
             ends = e[e.pid == pid].ts_ns.to_numpy()
             rows = (df.pid == pid).to_numpy()
@@ -115,9 +125,7 @@ def _file_ids(adds: pd.DataFrame, dels: pd.DataFrame) -> np.ndarray:
     n = len(adds) + len(dels)
     if not n:
         return np.zeros(0, np.int64)
-    dev = pd.concat([adds["dev"].astype(str), dels["dev"].astype(str)], ignore_index=True) if len(adds) and len(dels) \
-        else (adds if len(adds) else dels)["dev"].astype(str).reset_index(drop=True)
-    dev_code = pd.factorize(dev)[0]
+    dev_code = np.concatenate([adds["dev"].to_numpy(np.int64), dels["dev"].to_numpy(np.int64)])
     ino = np.concatenate([adds["ino"].to_numpy(np.int64), dels["ino"].to_numpy(np.int64)])
     ofs = np.concatenate([adds["ofs"].to_numpy(np.int64), dels["ofs"].to_numpy(np.int64)])
     frame = pd.DataFrame({"dev": dev_code, "ino": ino, "ofs": ofs})
@@ -127,21 +135,22 @@ def _file_ids(adds: pd.DataFrame, dels: pd.DataFrame) -> np.ndarray:
 def trace_stream(tables: EventTables, page_size: int = 4096) -> TraceStream:
     """``page_size`` turns the filemap events' byte offsets into the page index writeback prints."""
     st = StreamStats()
-    alloc = _frame(tables, "mm_page_alloc", ["pfn", "order", "gfp_movable"])
+    names: dict[str, int] = {}  # comm and dev strings -> ids
+    alloc = _frame(tables, "mm_page_alloc", ["pfn", "order", "gfp_movable"], names)
     if len(alloc):
         user = alloc["gfp_movable"].fillna(False).to_numpy(bool) & alloc["pfn"].notna().to_numpy()
         st.kernel_allocs = int((~user).sum())
         alloc = alloc[user].reset_index(drop=True)
     st.user_allocs = len(alloc)
-    adds = _frame(tables, "mm_filemap_add_to_page_cache", ["dev", "ino", "ofs", "pfn"])
-    dels = _frame(tables, "mm_filemap_delete_from_page_cache", ["dev", "ino", "ofs", "pfn"])
-    dirty = _frame(tables, "writeback_dirty_page", ["ino", "index"])
+    adds = _frame(tables, "mm_filemap_add_to_page_cache", ["dev", "ino", "ofs", "pfn"], names)
+    dels = _frame(tables, "mm_filemap_delete_from_page_cache", ["dev", "ino", "ofs", "pfn"], names)
+    dirty = _frame(tables, "writeback_dirty_page", ["ino", "index"], names)
     for df in (adds, dels, dirty):
         if "ino" in df:
             df["ino"] = df["ino"].astype("int64")
     if len(dirty):
         dirty["ofs"] = dirty["index"].astype("int64") * page_size
-    frees = _frame(tables, "mm_page_free", ["pfn", "order"])
+    frees = _frame(tables, "mm_page_free", ["pfn", "order"], names)
     pfns = pd.concat([alloc.get("pfn", pd.Series(dtype="int64")), adds.get("pfn", pd.Series(dtype="int64"))])
     if len(pfns):
         st.max_pfn_span = int(pfns.max() - pfns.min() + 1)
@@ -174,7 +183,7 @@ def trace_stream(tables: EventTables, page_size: int = 4096) -> TraceStream:
                                  "op": OP_ANON_FAULT, "obj": anon["first"], "count": anon["count"]}))
         st.anon_faults = int(pages.sum())
         if len(frees):
-            fr = frees[~_in_reclaim(tables, frees)]
+            fr = frees[~_in_reclaim(tables, frees, names)]
             st.reclaim_frees_skipped = len(frees) - len(fr)
             m = pd.merge_asof(fr[["ts_ns", "pfn"]].sort_values("ts_ns"),
                               anon[["ts_ns", "pfn", "pid", "comm", "cpu", "first", "count"]].sort_values("ts_ns")
@@ -187,7 +196,7 @@ def trace_stream(tables: EventTables, page_size: int = 4096) -> TraceStream:
                                      "count": m["count"].astype(int)}))
             st.anon_frees = len(m)
     if len(dels):
-        d = dels[~_in_reclaim(tables, dels)]
+        d = dels[~_in_reclaim(tables, dels, names)]
         st.reclaim_frees_skipped += len(dels) - len(d)
         ops.append(pd.DataFrame({"ts_ns": d.ts_ns, "cpu": d.cpu, "pid": d.pid, "comm": d.comm, "op": OP_FILE_DELETE,
                                  "obj": d.fid, "count": 1}))
@@ -202,11 +211,13 @@ def trace_stream(tables: EventTables, page_size: int = 4096) -> TraceStream:
         return TraceStream(stats=st)
     df = pd.concat(ops, ignore_index=True).sort_values("ts_ns", kind="stable").reset_index(drop=True)
     df["task_key"] = df.groupby(["pid", "comm"], sort=False).ngroup()
-    names = df.drop_duplicates("task_key").sort_values("task_key")
+    first = df.drop_duplicates("task_key").sort_values("task_key")
     anon_per_task = {}
     if len(anon):
         totals = anon.groupby(["pid", "comm"])["count"].sum()
         anon_per_task = {k: int(v) for k, v in totals.items()}
-    tasks = [(int(r.pid), str(r.comm), anon_per_task.get((r.pid, r.comm), 0)) for r in names.itertuples()]
+    comm_of = {i: s for s, i in names.items()}
+    tasks = [(int(r.pid), comm_of.get(int(r.comm), "<...>"), anon_per_task.get((r.pid, r.comm), 0))
+             for r in first.itertuples()]
     return TraceStream(ops=df[["ts_ns", "cpu", "task_key", "op", "obj", "count"]], tasks=tasks,
                        file_pages=int(fids.max()) + 1 if len(fids) else 0, stats=st)
