@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .stats_cmd import output_options, renderer
+
+if TYPE_CHECKING:
+    from ..events.tables import EventTables
 
 
 @click.command("compare")
@@ -56,17 +61,17 @@ def compare(a: str, b: str, scenario: str | None, workload: str | None, sets: tu
     out.note(f"episode latency, A vs B: {test.verdict}")
 
 
-def _profile_runs(a: str, b: str, scenario: str | None, workload: str | None, sets: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _profile_runs(a: str, b: str, scenario: str | None, workload: str | None,
+                  sets: tuple[str, ...]) -> tuple[EventTables, EventTables, str]:
+    """Tables of the same workload replayed under profiles A and B, and what the workload was."""
     from .errors import UserError
     from .replay_cmd import plan, simulate
 
-    runs = []
     for name in (a, b):
         if name.startswith("trace:"):
             raise UserError(f"{name}: a trace in profile mode; A and B must both be profiles (or drop "
                             "--scenario/--workload to compare traces)")
-        source = f"trace:{workload}" if workload else (scenario or None)
-        p = plan(source, name.removeprefix("profile:"), scenario if workload else None, sets, None)
-        sim, _ = simulate(p)
-        runs.append(sim.tables())
+    source = f"trace:{workload}" if workload else (scenario or None)
+    p = plan(source, a.removeprefix("profile:"), scenario if workload else None, sets, None)
+    runs = [simulate(q)[0].tables() for q in (p, p.under(b.removeprefix("profile:")))]
     return runs[0], runs[1], p.label

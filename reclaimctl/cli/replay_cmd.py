@@ -7,11 +7,18 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import click
 
 from .errors import UserError
+
+if TYPE_CHECKING:
+    from ..engine.api import Simulation
+    from ..engine.profiles import Profile
+    from ..events.tables import EventTables
+    from ..workload.scenario import Scenario
 
 DEFAULT_SCENARIO = "incident"
 
@@ -21,10 +28,21 @@ class Plan:
     """What to run: a scenario (with the user's edits), under a profile, and the recorded tables of
     the trace it replays, if any."""
 
-    scenario: object  # workload.scenario.Scenario
-    profile: object  # engine.profiles.Profile
+    scenario: Scenario
+    profile: Profile
     label: str
-    recorded: object | None = None  # EventTables of the trace
+    recorded: EventTables | None = None  # the trace's tables
+    profile_sets: tuple[str, ...] = ()  # the user's overrides meant for the profile
+
+    def under(self, profile: str) -> Plan:
+        """The same workload under another profile (the trace is not read again)."""
+        from ..engine.profiles import ProfileError
+
+        try:
+            prof = self.scenario.resolve_profile(profile, self.profile_sets)
+        except ProfileError as exc:
+            raise UserError(str(exc)) from None
+        return replace(self, profile=prof)
 
 
 def plan(source: str | None, profile: str | None, scenario: str | None, sets: tuple[str, ...],
@@ -59,7 +77,11 @@ def plan(source: str | None, profile: str | None, scenario: str | None, sets: tu
                                     "allocation, page-cache or dirtying event: no workload to replay")
                 base, profile_sets = sc.load(scenario, sets) if scenario else (None, [])
                 if base is None and sets:
-                    profile_sets = sc.apply_sets({}, sets)
+                    edited: dict[str, object] = {}
+                    profile_sets = sc.apply_sets(edited, sets)
+                    if edited:
+                        raise UserError(f"--set {', '.join(edited)}.*: the machine of {name} is sized from the "
+                                        "trace; give --scenario to edit one")
                 cpus = int(stream.ops.cpu.max()) + 1
                 scen = sc.for_trace_stream(stream, base, stream.stats.max_pfn_span, cpus, name)
                 s = stream.stats
@@ -80,10 +102,10 @@ def plan(source: str | None, profile: str | None, scenario: str | None, sets: tu
         prof = scen.resolve_profile(profile, profile_sets)
     except (sc.ScenarioError, ProfileError) as exc:
         raise UserError(str(exc)) from None
-    return Plan(scen, prof, label, recorded)
+    return Plan(scen, prof, label, recorded, tuple(profile_sets))
 
 
-def simulate(p: Plan, debug: bool = False):  # type: ignore[no-untyped-def]
+def simulate(p: Plan, debug: bool = False) -> tuple[Simulation, float]:
     """Build and run the plan with a progress bar on a terminal; returns (Simulation, seconds)."""
     from ..engine.api import EngineError
     from ..engine.machine import MachineError
@@ -91,7 +113,7 @@ def simulate(p: Plan, debug: bool = False):  # type: ignore[no-untyped-def]
     from ..workload.scenario import ScenarioError
 
     try:
-        sim, wl = p.scenario.build(p.profile, debug=1000 if debug else 0)  # type: ignore[attr-defined]
+        sim, wl = p.scenario.build(p.profile, debug=1000 if debug else 0)
     except (ScenarioError, MachineError, ValueError) as exc:
         raise UserError(str(exc)) from None
     from ..jitcache import engine_is_cold
@@ -100,16 +122,16 @@ def simulate(p: Plan, debug: bool = False):  # type: ignore[no-untyped-def]
         click.echo("reclaimctl: compiling the reclaim model for its first use (a few minutes on 2 cores; "
                    "cached in ~/.cache/reclaimctl afterwards)", err=True)
     t0 = time.perf_counter()
-    label = f"{p.scenario.name} on {p.profile.name}"  # type: ignore[attr-defined]
+    label = f"{p.scenario.name} on {p.profile.name}"
     try:
         with run_progress(label, len(wl.ts), enabled=sys.stderr.isatty()) as advance:
-            sim.run(wl, progress=advance, settle_ns=p.scenario.settle)  # type: ignore[attr-defined]
+            sim.run(wl, progress=advance, settle_ns=p.scenario.settle)
     except EngineError as exc:
         raise click.ClickException(f"the model failed: {exc}") from None
     return sim, time.perf_counter() - t0
 
 
-def save_tables(tables, out_dir: str) -> None:  # type: ignore[no-untyped-def]
+def save_tables(tables: EventTables, out_dir: str) -> None:
     """Write into a fresh sibling directory, then swap it in: nothing half-written on failure."""
     parent = os.path.dirname(os.path.abspath(out_dir)) or "."
     os.makedirs(parent, exist_ok=True)
@@ -128,7 +150,7 @@ def save_tables(tables, out_dir: str) -> None:  # type: ignore[no-untyped-def]
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _emit(tables, path: str) -> None:  # type: ignore[no-untyped-def]
+def _emit(tables: EventTables, path: str) -> None:
     from ..events.emit import write_text
 
     tmp = f"{path}.tmp"
@@ -193,14 +215,14 @@ def replay(source: str | None, profile: str | None, scenario: str | None, sets: 
     p = plan(source, profile, scenario, sets, seed)
     sim, wall = simulate(p, debug)
     tables = sim.tables()
-    tables.meta.extra["replay"] = {"source": source or DEFAULT_SCENARIO, "scenario": p.scenario.name,  # type: ignore[attr-defined]
-                                   "profile": p.profile.name, "overrides": list(p.profile.overrides)}  # type: ignore[attr-defined]
+    tables.meta.extra["replay"] = {"source": source or DEFAULT_SCENARIO, "scenario": p.scenario.name,
+                                   "profile": p.profile.name, "overrides": list(p.profile.overrides)}
     where = out_dir
     if out_dir is None and not no_store:
-        where = str(store.new_result(f"replay-{p.scenario.name}-{p.profile.name}"))  # type: ignore[attr-defined]
+        where = str(store.new_result(f"replay-{p.scenario.name}-{p.profile.name}"))
     if where:
         save_tables(tables, where)
-        store.remember(where, f"replay {source or DEFAULT_SCENARIO} ({p.profile.name})")  # type: ignore[attr-defined]
+        store.remember(where, f"replay {source or DEFAULT_SCENARIO} ({p.profile.name})")
     if emit_text:
         _emit(tables, emit_text)
     print_run_summary(p.label, p.profile, sim, tables, wall, where)
@@ -209,6 +231,6 @@ def replay(source: str | None, profile: str | None, scenario: str | None, sets: 
     if p.recorded is not None:
         from ..analysis.compare import compare
 
-        df, test = compare(p.recorded, tables)  # type: ignore[arg-type]
-        out.show(df.head(20), f"recorded (A) vs simulated on {p.profile.name} (B)")  # type: ignore[attr-defined]
+        df, test = compare(p.recorded, tables)
+        out.show(df.head(20), f"recorded (A) vs simulated on {p.profile.name} (B)")
         out.note(f"episode latency, recorded vs simulated: {test.verdict}")

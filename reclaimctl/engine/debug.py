@@ -62,6 +62,20 @@ RULES = {
 
 
 @jit
+def stack_length(st, head, where):
+    """Pages on a pg_next-linked stack (a zone's free list, a node's slab pages), or -1 if one of
+    them is not marked ``where``."""
+    n = 0
+    p = head
+    while p >= 0:
+        if st.pg_lru[p] != where:
+            return -1
+        n += 1
+        p = st.pg_next[p]
+    return n
+
+
+@jit
 def check_invariants(st):
     npages = st.pg_flags.shape[0]
     seen = st.dbg_seen
@@ -98,25 +112,13 @@ def check_invariants(st):
         on_lists += n
     free = 0
     for z in range(st.zone.shape[0]):
-        n = 0
-        p = st.zone[z, Z_FREE_HEAD]
-        while p >= 0:
-            if st.pg_lru[p] != IN_FREE:
-                return 5
-            n += 1
-            p = st.pg_next[p]
+        n = stack_length(st, st.zone[z, Z_FREE_HEAD], IN_FREE)
         if n != st.zone[z, Z_FREE]:
             return 5
         free += n
     slab = 0
     for nid in range(st.node.shape[0]):
-        n = 0
-        p = st.node[nid, N_SLAB_HEAD]
-        while p >= 0:
-            if st.pg_lru[p] != IN_SLAB:
-                return 12
-            n += 1
-            p = st.pg_next[p]
+        n = stack_length(st, st.node[nid, N_SLAB_HEAD], IN_SLAB)
         if n != st.node[nid, N_SLAB_PAGES]:
             return 12
         slab += n

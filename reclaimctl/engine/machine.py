@@ -249,6 +249,7 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
     zone = np.zeros((len(zones), ZF), np.int64)
     node = np.zeros((nn, NF), np.int64)
     pg_zone = np.zeros(npages, np.int16)
+    pg_lru = np.full(npages, IN_FREE, np.int8)
     pg_next = np.full(npages, -1, np.int32)
     first = 0
     for z, (nid, zi, pages) in enumerate(zones):
@@ -311,6 +312,7 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
         pg_next[head + want - 1] = -1
         zone[z, Z_FREE_HEAD] = head + want
         zone[z, Z_FREE] -= want
+        pg_lru[head:head + want] = IN_SLAB
     lv = np.zeros((nm * nn, LVF), np.int64)
     lv[:, LV_MEMCG] = np.repeat(np.arange(nm), nn)
     lv[:, LV_NODE] = np.tile(np.arange(nn), nm)
@@ -365,7 +367,7 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
     st = State(
         g=g, sw=sw, cost=cost,
         pg_flags=np.zeros(npages, np.uint32), pg_prev=np.full(npages, -1, np.int32), pg_next=pg_next,
-        pg_lv=np.zeros(npages, np.int32), pg_zone=pg_zone, pg_lru=np.full(npages, IN_FREE, np.int8),
+        pg_lv=np.zeros(npages, np.int32), pg_zone=pg_zone, pg_lru=pg_lru,
         pg_map=np.zeros(npages, np.int16), pg_key=np.full(npages, -1, np.int64),
         zone=zone, node=node, vmstat=np.zeros((nn, VM_N), np.int64),
         lv=lv, lru_head=np.full(nm * nn * NR_LRU_LISTS, -1, np.int32),
@@ -386,11 +388,6 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
         shr_deferred=shrinkers.shr_deferred, mc_map=shrinkers.mc_map, mc_deferred=shrinkers.mc_deferred,
         dbg_seen=np.zeros(npages, np.int8), dbg_owned=np.zeros(nm, np.int64),
     )
-    pg_lru = st.pg_lru
-    for nid in range(nn):
-        p = int(node[nid, N_SLAB_HEAD])
-        if p >= 0:
-            pg_lru[p:p + int(node[nid, N_SLAB_PAGES])] = IN_SLAB
     layout = Layout(names, task[:, T_PID].copy(), [t.comm for t in all_tasks], shrinkers.names)
     return st, layout
 

@@ -70,12 +70,18 @@ def drain_all_stock(st, root):
 
 
 @jit
+def force_charge(st, memcg, nr_pages):
+    """Charge memory (and v1 memsw) without a limit check."""
+    page_counter_charge(st, memcg, nr_pages)
+    memsw_charge(st, memcg, nr_pages)
+
+
+@jit
 def try_charge(st, memcg, nr_pages):
     """Charge nr_pages to memcg; reclaims and OOM-kills as the kernel does.  Always ends charged
     (force charge when the task itself is the OOM victim or no victim is left)."""
     if memcg == 0:
-        page_counter_charge(st, 0, nr_pages)  # the root is never limited
-        memsw_charge(st, 0, nr_pages)
+        force_charge(st, 0, nr_pages)  # the root is never limited
         return
     batch = max(st.sw[SW_MEMCG_CHARGE_BATCH], nr_pages)
     retries = st.sw[SW_MEMCG_CHARGE_RETRIES]
@@ -118,8 +124,7 @@ def try_charge(st, memcg, nr_pages):
             retries = st.sw[SW_MEMCG_CHARGE_RETRIES]
             continue
         break  # OOM failed or we are the victim: force the charge
-    page_counter_charge(st, memcg, nr_pages)
-    memsw_charge(st, memcg, nr_pages)
+    force_charge(st, memcg, nr_pages)
 
 
 @jit

@@ -39,6 +39,7 @@ from .params import (
     SW_SHRINK_SLAB_FORMULA,
     SW_SHRINKER_DEFERRED,
 )
+from .shrink_list import tick
 from .state import (
     G_NOW,
     G_NR_SHRINKERS,
@@ -51,6 +52,7 @@ from .state import (
     SC_GFP,
     SC_PRIORITY,
     SC_SLAB_NS,
+    SC_SLAB_PAGES,
     SH_BATCH,
     SH_EMPTY,
     SH_FLAGS,
@@ -72,11 +74,6 @@ from .trace import trace_mm_shrink_slab_end, trace_mm_shrink_slab_start
 
 
 @jit
-def _tick(st, ns):
-    st.g[G_NOW] += int(ns)
-
-
-@jit
 def count_objects(st, i, memcg, nid):
     """The shrinker's count_objects for (memcg, node): list_lru users report SHRINK_EMPTY when the
     list is empty, deferred_split a plain 0 [SIM object model, spec §7.2]."""
@@ -87,10 +84,11 @@ def count_objects(st, i, memcg, nid):
 
 
 @jit
-def release_slab_pages(st, i, nid, freed):
-    """Objects freed -> whole slab pages back to the zone (reclaim_state->reclaimed_slab)."""
+def release_slab_pages(st, s, i, nid, freed):
+    """Objects freed -> whole slab pages back to the zone, counted in the scan_control
+    (reclaim_state->reclaimed_slab)."""
     if st.shr[i, SH_FLAGS] & SHRINKER_NONSLAB:
-        return 0
+        return
     rem = st.shr[i, SH_FREED_REM] + freed
     opp = st.shr[i, SH_OBJS_PER_PAGE]
     pages = rem // opp
@@ -101,7 +99,7 @@ def release_slab_pages(st, i, nid, freed):
         st.node[nid, N_SLAB_HEAD] = st.pg_next[page]
         st.node[nid, N_SLAB_PAGES] -= 1
         free_unref_page(st, page)
-    return pages
+    st.sc[s, SC_SLAB_PAGES] += pages
 
 
 @jit
@@ -153,7 +151,7 @@ def do_shrink_slab(st, s, i, memcg, nid):
     flags = st.shr[i, SH_FLAGS]
     objs_nid = nid if flags & SHRINKER_NUMA_AWARE else 0
     objs_memcg = memcg if flags & SHRINKER_MEMCG_AWARE else 0
-    _tick(st, st.cost[C_COUNT])
+    tick(st, st.cost[C_COUNT])
     freeable = count_objects(st, i, objs_memcg, objs_nid)
     if freeable == 0 or freeable == SHRINK_EMPTY:
         return freeable
@@ -186,8 +184,10 @@ def do_shrink_slab(st, s, i, memcg, nid):
         if n == 0:
             break
     if scanned:
-        _tick(st, st.cost[C_SHRINK_BASE] + st.cost[C_OBJ] * scanned)
+        tick(st, st.cost[C_SHRINK_BASE] + st.cost[C_OBJ] * scanned)
         st.vmstat[nid, VM_SLABS_SCANNED] += scanned
+    if freed:
+        release_slab_pages(st, s, i, objs_nid, freed)
     if old:
         next_deferred = max(next_deferred - scanned, 0)
         end_nid = objs_nid  # 147 prints the node it deferred on
@@ -200,11 +200,6 @@ def do_shrink_slab(st, s, i, memcg, nid):
 
 
 @jit
-def test_bit(st, memcg, nid, b):
-    return (st.mc_map[memcg, nid, b >> 6] >> (b & 63)) & 1
-
-
-@jit
 def set_bit(st, memcg, nid, b):
     st.mc_map[memcg, nid, b >> 6] |= 1 << (b & 63)
 
@@ -212,22 +207,20 @@ def set_bit(st, memcg, nid, b):
 @jit
 def clear_bit(st, memcg, nid, b):
     st.mc_map[memcg, nid, b >> 6] &= ~(1 << (b & 63))
-    _tick(st, st.cost[C_BIT_CLEAR])
+    tick(st, st.cost[C_BIT_CLEAR])
 
 
 @jit
 def shrink_slab_memcg(st, s, nid, memcg):
-    """The per-memcg bitmap walk (spec §7.3).  Returns (objects freed, slab pages freed)."""
+    """The per-memcg bitmap walk (spec §7.3)."""
     kmem = st.sw[SW_KMEM] != 0
     nokmem = st.sw[SW_NOKMEM_SLAB]
     if not kmem and nokmem == NOKMEM_RETURN_EARLY:
-        return 0, 0  # 4.18.0-147: !memcg_kmem_enabled() -> return 0
+        return  # 4.18.0-147: !memcg_kmem_enabled() -> return 0
     if not st.mc[memcg, MC_ONLINE]:
-        return 0, 0
-    _tick(st, st.cost[C_SLAB_ENTRY] + st.cost[C_SLAB_ENTRY_CONTENTION] * max(st.sc[s, SC_CONCURRENT] - 1, 0))
+        return
+    tick(st, st.cost[C_SLAB_ENTRY] + st.cost[C_SLAB_ENTRY_CONTENTION] * max(st.sc[s, SC_CONCURRENT] - 1, 0))
     nr_max = st.g[G_SHRINKER_NR_MAX]
-    freed = 0
-    pages = 0
     for w in range((nr_max + 63) >> 6):
         word = st.mc_map[memcg, nid, w]
         while word != 0:
@@ -235,7 +228,7 @@ def shrink_slab_memcg(st, s, nid, memcg):
             word &= word - 1
             if b >= nr_max:
                 break
-            _tick(st, st.cost[C_BIT])
+            tick(st, st.cost[C_BIT])
             i = st.shr_idr[b]
             if i < 0:
                 clear_bit(st, memcg, nid, b)  # the shrinker is gone
@@ -244,41 +237,31 @@ def shrink_slab_memcg(st, s, nid, memcg):
                 if nokmem == NOKMEM_WALK_SKIP_CLEAR_BIT:
                     clear_bit(st, memcg, nid, b)  # the 372 fix
                 continue  # 4.18.0-372, v6.6: skipped, the bit stays set
-            ret = do_shrink_slab(st, s, i, memcg, nid)
-            if ret == SHRINK_EMPTY:
+            if do_shrink_slab(st, s, i, memcg, nid) == SHRINK_EMPTY:
                 clear_bit(st, memcg, nid, b)
-                ret = do_shrink_slab(st, s, i, memcg, nid)
-                if ret == SHRINK_EMPTY:
-                    ret = 0
-                else:
+                if do_shrink_slab(st, s, i, memcg, nid) != SHRINK_EMPTY:
                     set_bit(st, memcg, nid, b)
-            freed += ret
-            if ret > 0:
-                pages += release_slab_pages(st, i, nid, ret)
-    return freed, pages
 
 
 @jit
 def shrink_slab_root(st, s, nid):
     """The root memcg (global reclaim): every registered shrinker in registration order, memcg-aware
-    ones on the root's lists; SHRINK_EMPTY counts as 0."""
-    pages = 0
+    ones on the root's lists."""
     for k in range(st.g[G_NR_SHRINKERS]):
-        i = st.shr_list[k]
-        ret = do_shrink_slab(st, s, i, 0, nid)
-        if ret > 0:
-            objs_nid = nid if st.shr[i, SH_FLAGS] & SHRINKER_NUMA_AWARE else 0
-            pages += release_slab_pages(st, i, objs_nid, ret)
-    return pages
+        do_shrink_slab(st, s, st.shr_list[k], 0, nid)
 
 
 @jit
 def shrink_slab(st, s, nid, memcg):
     """Returns the slab pages freed (credited to nr_reclaimed by the caller, as reclaim_state)."""
     start = st.g[G_NOW]
-    _tick(st, st.cost[C_SLAB_CALL])
+    pages = st.sc[s, SC_SLAB_PAGES]
+    tick(st, st.cost[C_SLAB_CALL])
     if st.g[G_STAP]:
-        _tick(st, st.cost[C_PROBE])
-    pages = shrink_slab_memcg(st, s, nid, memcg)[1] if memcg != 0 else shrink_slab_root(st, s, nid)
+        tick(st, st.cost[C_PROBE])
+    if memcg != 0:
+        shrink_slab_memcg(st, s, nid, memcg)
+    else:
+        shrink_slab_root(st, s, nid)
     st.sc[s, SC_SLAB_NS] += st.g[G_NOW] - start
-    return pages
+    return st.sc[s, SC_SLAB_PAGES] - pages

@@ -286,7 +286,8 @@ SC_NODE = 29  # node being shrunk
 SC_SLAB_NS = 30  # ns spent in shrink_slab (stap emulation)
 SC_COMPACTION_READY = 31
 SC_CONCURRENT = 32  # reclaimers running when this call started, itself included (shrinker_rwsem contention)
-SCF = 33
+SC_SLAB_PAGES = 33  # slab pages shrinkers gave back during this call (reclaim_state->reclaimed_slab)
+SCF = 34
 DEACTIVATE_ANON = 1
 DEACTIVATE_FILE = 2
 

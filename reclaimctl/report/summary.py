@@ -84,9 +84,11 @@ def print_run_summary(label: str, profile, sim, tables, wall_s: float, saved: st
     sim_s = res.simulated_ns / 1e9
     rate = f"{res.events / wall_s:,.0f} events/s, {sim_s / wall_s:,.2f} simulated s per s" if wall_s > 0 else ""
     con.print(f"simulated {sim_s:.3f} s in {wall_s:.2f} s wall: {res.events:,} workload events ({rate})")
+    import pyarrow.compute as pc
+
     inactive = tables["mm_vmscan_lru_shrink_inactive"]
-    scanned = sum(inactive.column("nr_scanned").to_pylist()) if inactive.num_rows else 0
-    reclaimed = sum(inactive.column("nr_reclaimed").to_pylist()) if inactive.num_rows else 0
+    scanned = pc.sum(inactive.column("nr_scanned")).as_py() or 0
+    reclaimed = pc.sum(inactive.column("nr_reclaimed")).as_py() or 0
     con.print(f"reclaim: {scanned:,} pages scanned, {reclaimed:,} reclaimed (pgscan_kswapd {vm['pgscan_kswapd']:,}, "
               f"pgscan_direct {vm['pgscan_direct']:,}); calls: memcg "
               f"{tables['mm_vmscan_memcg_reclaim_begin'].num_rows:,}, direct "
