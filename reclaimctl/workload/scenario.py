@@ -384,8 +384,8 @@ def apply_sets(doc: dict[str, Any], sets: Sequence[str], where: str = "") -> lis
         if len(parts) == 1 and parts[0] in MACHINE_KEYS:
             parts = ["machine", parts[0]]
         if parts[0] not in TOP_KEYS:
-            allowed = "machine.*, swap.*, storage.*, memcg.N.*, workload.N.*, " + ", ".join(
-                k for k in TOP_KEYS if k not in ("machine", "swap", "storage", "memcg", "workload"))
+            allowed = "machine.*, swap.*, storage.*, memcg.N.*, shrinker.N.*, workload.N.*, " + ", ".join(
+                k for k in TOP_KEYS if k not in ("machine", "swap", "storage", "memcg", "shrinker", "workload"))
             raise ScenarioError(f"--set {key}: not a scenario key or a profile switch or cost (scenario keys: {allowed}; "
                                 "`reclaimctl profiles NAME` lists the profile's)")
         node: Any = doc
