@@ -20,6 +20,7 @@ import numba
 
 PACKAGE = Path(__file__).parent
 CONSTANT_MODULES = ("engine/jit.py", "engine/params.py", "engine/state.py")  # globals numba freezes
+COMPILER_MODULES = ("jitlink.py",)  # how everything is compiled
 STANDALONE = ("engine/api.py",)  # jitted code that calls no other function of ours
 
 
@@ -33,10 +34,12 @@ def cache_root() -> Path:
 
 def digest() -> str:
     h = hashlib.sha256(numba.__version__.encode())
-    for path in sorted([*PACKAGE.glob("engine/*.py"), *PACKAGE.glob("ingest/*.py")]):
+    for path in sorted([*PACKAGE.glob("engine/*.py"), *PACKAGE.glob("ingest/*.py"),
+                        *(PACKAGE / m for m in COMPILER_MODULES)]):
         text = path.read_bytes()
         rel = path.relative_to(PACKAGE).as_posix()
-        if rel not in STANDALONE and (b"@jit" in text or b"@njit" in text or rel in CONSTANT_MODULES):
+        if rel not in STANDALONE and (b"@jit" in text or b"@njit" in text
+                                      or rel in CONSTANT_MODULES + COMPILER_MODULES):
             h.update(rel.encode())
             h.update(text)
     return h.hexdigest()[:16]
@@ -68,7 +71,7 @@ def engine_is_cold() -> bool:
     d = numba.config.CACHE_DIR
     if not d or not os.path.isdir(d):
         return False  # numba's own __pycache__ (or $NUMBA_CACHE_DIR): nothing to tell
-    return not any(Path(d).rglob("*run_workload*.nbi"))
+    return not any(Path(d).rglob("*engine_entry*.nbi"))
 
 
 _use_cache_dir()

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numba import njit
+from numba import njit, types
+from numba.core.extending import intrinsic
+from numba.np.arrayobj import populate_array
 
 from ..events.tables import EventTables, TraceMeta
-from .debug import RULES, check_invariants
+from .debug import RULES
 from .machine import MachineSpec, MemcgSpec, TaskSpec, build_state
 from .profiles import Profile
-from .run import STATUS_BUFFER, STATUS_INVARIANT, run_workload, settle
+from .run import ENTRY_CHECK, ENTRY_RUN, ENTRY_SETTLE, STATUS_BUFFER, STATUS_INVARIANT, engine_entry
 from .shrinker_registry import SlabHistory, set_bits
 from .state import (
     EV_TS,
@@ -54,6 +56,7 @@ from .state import (
     Z_WMARK_LOW,
     Z_WMARK_MIN,
     State,
+    StateArray,
     StateRef,
     Workload,
 )
@@ -62,8 +65,26 @@ from .trace import to_tables
 _TRACE_KERNELS = {"4.18-147": ("4.18.0-147", "...."), "4.18-372": ("4.18.0-372", "...."), "6.6": ("6.6.0", ".....")}
 
 
+@intrinsic
+def _unowned(typingctx, arrays):  # type: ignore[no-untyped-def]
+    """The same arrays with no meminfo, typed :class:`StateArray`: the engine does not
+    reference-count them.  The Simulation that built the StateRef keeps the arrays alive."""
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        out = []
+        for i, (ty, rty) in enumerate(zip(sig.args[0], sig.return_type, strict=True)):
+            src = context.make_array(ty)(context, builder, builder.extract_value(args[0], i))
+            dst = context.make_array(rty)(context, builder)
+            populate_array(dst, data=src.data, shape=src.shape, strides=src.strides, itemsize=src.itemsize,
+                           meminfo=None)
+            out.append(dst._getvalue())
+        return context.make_tuple(builder, sig.return_type, out)
+
+    return types.Tuple([StateArray(a.dtype, a.ndim, a.layout) for a in arrays])(arrays), codegen
+
+
 def _new_state_ref(*arrays):  # type: ignore[no-untyped-def]
-    return StateRef(*arrays)
+    return StateRef(*_unowned(arrays))
 
 
 # StateRef's own constructor is compiled anew in every process (seconds); this cached one is not.
@@ -85,6 +106,9 @@ def workload(ts: Sequence[int] | np.ndarray, cpu: Sequence[int] | np.ndarray, ta
         np.asarray(obj, np.int64), np.asarray(count, np.int32),
         np.zeros(n, np.int32) if arg is None else np.asarray(arg, np.int32),
     )
+
+
+_NO_WORKLOAD = workload([], [], [], [], [], [])
 
 
 @dataclass
@@ -138,7 +162,7 @@ class Simulation:
         i = 0
         while i < n:
             stop = min(n, i + chunk)
-            status, i, failed, skipped = run_workload(self.ref, wl, i, stop, margin)
+            status, i, failed, skipped = engine_entry(self.ref, wl, ENTRY_RUN, i, stop, margin)
             self.result.failed_allocations += failed
             self.result.skipped_events += skipped
             self._check(status)
@@ -147,7 +171,7 @@ class Simulation:
             if progress is not None:
                 progress(i, n)
         if settle_ns and n:
-            settle(self.ref, int(wl.ts[-1]) + settle_ns)
+            engine_entry(self.ref, wl, ENTRY_SETTLE, 0, 0, int(wl.ts[-1]) + settle_ns)
             self._check(0)
         self._drain()
         self.result.events = n
@@ -155,7 +179,7 @@ class Simulation:
         return self.result
 
     def check(self) -> None:
-        code = check_invariants(self.ref)
+        code = engine_entry(self.ref, _NO_WORKLOAD, ENTRY_CHECK, 0, 0, 0)[0]
         if code:
             raise EngineError(f"model invariant broken: {RULES.get(code, code)}")
 

@@ -12,9 +12,13 @@ Nothing here knows an event by name: the compiled schema tables (:mod:`.tables`)
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from .. import jitcache  # noqa: F401  (sets the cache directory before anything is compiled)
+from ..jitlink import linked_jit
+
+jit = linked_jit(nogil=True, _nrt=False)
+jit_inline = linked_jit(nogil=True, _nrt=False, inline="always")
+jit_nrt = linked_jit(nogil=True)  # gather allocates its output
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
@@ -44,24 +48,24 @@ EV_FUNCTION = -2  # an ftrace function-tracer line (no "event:" token)
 T_I32, T_I64, T_PTR, T_STR = 0, 1, 2, 3
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def _b(buf, i):
     """buf[i] for an index known to be >= 0: an unsigned index spares numba's negative-index
     wraparound on every byte read (measured: twice the throughput of the scanning loops)."""
     return buf[np.uint64(i)]
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def _ws(c: int) -> bool:
     return c == 32 or c == 9 or c == 13
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def _digit(c: int) -> bool:
     return 48 <= c <= 57
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def _hexval(c: int) -> int:
     if 48 <= c <= 57:
         return c - 48
@@ -72,7 +76,7 @@ def _hexval(c: int) -> int:
     return -1
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def fasthash(buf, s, e):
     """64-bit hash of buf[s:e], eight bytes a step (tables.fasthash is its Python twin)."""
     h = FNV_OFFSET ^ np.uint64(e - s)
@@ -91,7 +95,7 @@ def fasthash(buf, s, e):
     return h
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def intern(buf, s, e, it_hash, it_id, str_pos, state):
     """Id of the string buf[s:e] in this chunk's table; -1 when the table is full."""
     h = fasthash(buf, s, e)
@@ -117,7 +121,7 @@ def intern(buf, s, e, it_hash, it_id, str_pos, state):
     return k
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def parse_int(buf, s, e):
     """(ok, value) for decimal or 0x-hex, optional sign, optional kB suffix."""
     if s >= e:
@@ -153,7 +157,7 @@ def parse_int(buf, s, e):
     return True, -v if neg else v
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def parse_hex(buf, s, e):
     if e - s > 2 and _b(buf, s) == 48 and (_b(buf, s + 1) == 120 or _b(buf, s + 1) == 88):
         s += 2
@@ -168,14 +172,14 @@ def parse_hex(buf, s, e):
     return True, np.int64(u)
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def _is_null(buf, s, e):
     # "(null)"
     return (e - s == 6 and _b(buf, s) == 40 and _b(buf, s + 1) == 110 and _b(buf, s + 2) == 117
             and _b(buf, s + 3) == 108 and _b(buf, s + 4) == 108 and _b(buf, s + 5) == 41)
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def store_value(buf, s, e, typ, row, slot, vals, it_hash, it_id, str_pos, state):
     """0 ok, 1 bad value, 2 intern table full."""
     if e > s and _b(buf, e - 1) == 44:  # trailing "," (compaction: zone_end=0x..., mode=)
@@ -198,7 +202,7 @@ def store_value(buf, s, e, typ, row, slot, vals, it_hash, it_id, str_pos, state)
     return 0
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def _label_at(buf, p, e, ev, j, lab_bytes, lab_len):
     """End of label j of event ev if buf[p:] starts with it at a label boundary, else -1."""
     n = lab_len[ev, j]
@@ -224,7 +228,7 @@ def _label_at(buf, p, e, ev, j, lab_bytes, lab_len):
     return -1
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def _load8(a, i):
     """Eight bytes of a from i, little-endian (LLVM makes it one unaligned load)."""
     i = np.uint64(i)
@@ -234,7 +238,7 @@ def _load8(a, i):
             | (np.uint64(a[i + np.uint64(6)]) << np.uint64(48)) | (np.uint64(a[i + np.uint64(7)]) << np.uint64(56)))
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def match_label(buf, p, e, ev, j_exp, lab_bytes, lab_len, n_lab):
     """(label index, end) of the label at buf[p:], trying the expected next label first."""
     if j_exp < n_lab[ev]:
@@ -250,7 +254,7 @@ def match_label(buf, p, e, ev, j_exp, lab_bytes, lab_len, n_lab):
     return -1, -1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def note_unknown_label(buf, s, e, ev, unk):
     """Remember a label the registry does not know (first place, count)."""
     hh = np.int64(fasthash(buf, s, e))
@@ -267,14 +271,14 @@ def note_unknown_label(buf, s, e, ev, unk):
             return
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def _skip_ws(buf, p, e):
     while p < e and _ws(_b(buf, p)):
         p += 1
     return p
 
 
-@njit(cache=True, nogil=True, inline="always", _nrt=False)
+@jit_inline
 def _token(buf, p, e):
     """(end of the token at p, index of its first "=" or -1)."""
     eq = -1
@@ -285,7 +289,7 @@ def _token(buf, p, e):
     return p, eq
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_slot, lab_type, lab_greedy,
                   n_lab, pos_slot, pos_type, n_pos, it_hash, it_id, str_pos, state, unk):
     """Parse the labels of event ``ev`` in buf[p:e] into vals[row].
@@ -420,7 +424,7 @@ def parse_payload(buf, p, e, ev, row, vals, with_pos, lab_bytes, lab_len, lab_sl
     return 0, mask, 0
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def find_newline(buf, w64, pos, n):
     """Index of the next "\n" at or after pos (n if none), eight bytes a step: ``w64`` is the
     buffer viewed as uint64 and a word holds a newline iff the has-zero-byte test of
@@ -450,7 +454,7 @@ def find_newline(buf, w64, pos, n):
     return n
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def lookup_event(buf, s, e, ev_hash, ev_idx, ev_name, ev_name_len):
     """Event id of the name buf[s:e], or -1."""
     h = fasthash(buf, s, e)
@@ -464,7 +468,7 @@ def lookup_event(buf, s, e, ev_hash, ev_idx, ev_name, ev_name_len):
     return -1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def parse_header(buf, p, e):
     """Split a line header.  Returns ok, cpu, pid, tgid, comm_s, comm_e, irq_s, irq_e, ts_ok, ts,
     ev_s, ev_e (name without subsystem and colon, or ev_s == -1 for a function-trace line), pay_s."""
@@ -612,7 +616,7 @@ def parse_header(buf, p, e):
     return True, cpu, pid, tgid, comm_s, comm_e, irq_s, irq_e, ts_ok, ts, ev_s, ev_e, pay
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def _starts(buf, p, e, lits, lit_len, k):
     n = lit_len[k]
     if e - p < n:
@@ -623,7 +627,7 @@ def _starts(buf, p, e, lits, lit_len, k):
     return True
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def classify_other(buf, p, e, indented, lits, lit_len, lost_cpu):
     """A line with no event header: (counter index or -1, lost events).
 
@@ -659,7 +663,7 @@ def classify_other(buf, p, e, indented, lits, lit_len, lost_cpu):
     return -1, 0
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def _record_malformed(mal, nmal, line, s, e, code, aux):
     """Keep the first malformed lines (line, byte range, reason, event*64+label); count them all."""
     if nmal < mal.shape[0]:
@@ -671,7 +675,7 @@ def _record_malformed(mal, nmal, line, s, e, code, aux):
     return nmal + 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def _complete(mask, ev, var_mask, n_var):
     for v in range(n_var[ev]):
         if (mask & var_mask[ev, v]) == var_mask[ev, v]:
@@ -679,7 +683,7 @@ def _complete(mask, ev, var_mask, n_var):
     return n_var[ev] == 0
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def _remember_mask(mask, ev, seen, n_seen):
     for k in range(n_seen[ev]):
         if seen[ev, k] == mask:
@@ -689,7 +693,7 @@ def _remember_mask(mask, ev, seen, n_seen):
         n_seen[ev] += 1
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def parse_chunk(buf, w64, n, start, final, lits, lit_len,
                 ev_hash, ev_idx, ev_name, ev_name_len, lab_bytes, lab_len, lab_slot, lab_type, lab_greedy, n_lab,
                 pos_slot, pos_type, n_pos, n_slot, var_mask, n_var,
@@ -838,7 +842,7 @@ def parse_chunk(buf, w64, n, start, final, lits, lit_len,
     return status, pos, row, line
 
 
-@njit(cache=True, nogil=True)
+@jit_nrt
 def gather(buf, starts, lengths, total):
     """Concatenate buf[starts[i]:starts[i]+lengths[i]] (the data buffer of a string array)."""
     out = np.empty(total, np.uint8)
@@ -851,7 +855,7 @@ def gather(buf, starts, lengths, total):
     return out
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def scatter(row_i32, row_i64, vals, nrows, offsets, counts, fill, slot_n, slot_kind, slot_pos, off64, off32, offstr,
             keep64, keep32, tmp, flat64, flat32, flatstr, nulls):
     """Reorder rows by event into column-major arrays, every event's columns contiguous.
@@ -904,7 +908,7 @@ def scatter(row_i32, row_i64, vals, nrows, offsets, counts, fill, slot_n, slot_k
                 flatstr[offstr[k] + at] = v
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def row_stats(row_i32, row_i64, nrows, cpu_seen, task_keys, task_counts, out):
     """Time span, CPUs and events per (comm id, pid) of the rows; out = [ts_min, ts_max, tasks].
 
@@ -945,7 +949,7 @@ def row_stats(row_i32, row_i64, nrows, cpu_seen, task_keys, task_counts, out):
     return True
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@jit
 def scan_block(buf, w64, start, n):
     """(number of "\n", whether a 0xA0 byte occurs) in buf[start:n], eight bytes a step.
 

@@ -1,0 +1,31 @@
+"""A small call graph for tests/test_jitlink.py (run in subprocesses with their own cache)."""
+
+from reclaimctl.jitlink import linked_jit
+
+jit = linked_jit()
+
+
+@jit
+def leaf(x):
+    return x * 3 + 1
+
+
+@jit
+def dead(x):
+    # calls leaf only on a path the optimiser proves impossible: its optimised code does not refer
+    # to leaf, although leaf is one of its callees (this once left leaf unlinked in top)
+    if x > 5 and x < 3:
+        return leaf(x)
+    return x
+
+
+@jit
+def mid(x, both):
+    if both:
+        return leaf(x) + leaf(x + 1)
+    return leaf(x)
+
+
+@jit
+def top(x):
+    return dead(x) + mid(x, True)  # dead first: its callee leaf comes before mid in the link order

@@ -1,0 +1,60 @@
+"""reclaimctl.jitlink: each function's code compiled once, top-level functions complete and cached.
+
+Each case runs in a fresh interpreter with its own numba cache, so that what is compiled, linked
+and loaded is what a user's first and second runs see."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).parent
+
+PROBE = r"""
+import json, sys
+import jitlink_sample as m
+out = {"top": m.top(5)}
+lib = m.top.overloads[m.top.signatures[0]].library
+out["top_kind"] = type(lib).__name__ + (":top" if getattr(lib, "toplevel", False) else "")
+out["top_undefined"] = sorted(f.name for f in lib._get_module_for_linking().functions
+                              if f.is_declaration and f.name.startswith("_ZN"))
+out["compiled"] = {n: len(getattr(m, n).overloads) for n in ("leaf", "dead", "mid")}
+if m.mid.overloads:
+    mlib = m.mid.overloads[m.mid.signatures[0]].library
+    out["mid_toplevel"] = mlib.toplevel
+    out["mid_declares_leaf"] = any(f.is_declaration and "leaf" in f.name for f in mlib._final_module.functions)
+    out["mid_defines_leaf"] = any(not f.is_declaration and "leaf" in f.name for f in mlib._final_module.functions)
+out["cached_files"] = sorted(p.name.split("-")[0] for p in __import__("pathlib").Path(sys.argv[1]).rglob("*.nbi"))
+print(json.dumps(out))
+"""
+
+
+def _probe(cache: Path) -> dict:
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), PYTHONPATH=str(TESTS))
+    out = subprocess.run([sys.executable, "-c", PROBE, str(cache)], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout)
+
+
+def test_first_run_compiles_each_function_alone_and_the_top_level_whole(tmp_path):
+    r = _probe(tmp_path)
+    assert r["top"] == 5 + (16 + 19)  # dead(5) + mid(5, True)
+    assert r["top_kind"] == "EngineLibrary:top"
+    assert r["top_undefined"] == []  # every callee linked in, even one only a dead path called
+    assert r["compiled"] == {"leaf": 1, "dead": 1, "mid": 1}
+    assert r["mid_toplevel"] is False
+    assert r["mid_declares_leaf"] and not r["mid_defines_leaf"]  # its own code only
+    assert r["cached_files"] == ["jitlink_sample.top"]  # internal functions are not cached
+
+
+def test_second_run_loads_the_top_level_and_compiles_nothing(tmp_path):
+    _probe(tmp_path)
+    r = _probe(tmp_path)
+    assert r["top"] == 40
+    assert r["compiled"] == {"leaf": 0, "dead": 0, "mid": 0}
+    assert r["top_kind"] == "JITCodeLibrary"  # numba's own library, rebuilt from the cache
+    assert r["top_undefined"] == []
