@@ -4,15 +4,16 @@ numba builds one code library per compiled function and links into it the finish
 every function it calls, so each library holds its whole call tree; every library is then
 optimised and turned into machine code in full.  A function deep in the engine is optimised and
 compiled once for each function above it: first compilation time grows with the call graph's depth
-times its size (about 4 minutes for the engine on 2 cores).
+times its size (4 to 5 minutes for the engine on 2 cores; about a minute here).
 
 Here a function compiled because another jitted function calls it (an *internal* one) keeps only
 its own code: it is optimised and compiled alone, its callees left as symbols that the JIT resolves
 against their own, already loaded, libraries.  A function compiled because Python calls it (a
-*top-level* one: ``run_workload``, ``settle``, a function a test calls) links the code of its whole
-call tree once, flattened, and gets the full optimisation across it, as numba would give it: the
-machine code the simulation runs is the same.  Only top-level functions are written to the disk
-cache; they hold everything they need, so a warm start loads a few files and compiles nothing.
+*top-level* one: ``engine_entry``, a parser kernel, a function a test calls) links the code of its
+whole call tree once, flattened, with its small functions marked always-inline, and gets the full
+optimisation across it.  Only top-level functions are written to the disk cache; they hold
+everything they need, so a warm start loads a few files and compiles nothing.  Calls compile their
+callee for plain argument types (see :func:`linked_jit`), not once per constant passed.
 
 Written against numba's ``CPUCodeLibrary`` (numba 0.68; ``pyproject.toml`` pins the minor version).
 """
@@ -92,8 +93,9 @@ class EngineLibrary(codegen.JITCodeLibrary):
         # an internal library declares its callees; the JIT resolves them to their libraries
 
 
-INLINE_INSTRUCTIONS = 250  # own functions this small are inlined (always) into a top-level library: 1.4x
-# the engine's throughput for no longer a first compile; at 320, the compile doubles
+# Functions of at most this many LLVM instructions are always inlined into a top-level library:
+# 1.4x the engine's throughput for no longer a first compile (at 320 the compile time doubles).
+INLINE_INSTRUCTIONS = 250
 
 
 def _instructions(fn: Any) -> int:
