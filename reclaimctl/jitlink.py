@@ -71,10 +71,15 @@ class EngineLibrary(codegen.JITCodeLibrary):
         for lib in libs:
             self._reload_init.update(lib._reload_init)
             if isinstance(lib, EngineLibrary) and not lib.toplevel:
-                mod = lib._final_module
-                own.update(fn.name for fn in mod.functions
-                           if not fn.is_declaration and fn.linkage == ll.Linkage.external)
-                dest.link_in(mod, preserve=True)
+                mod = lib._final_module.clone()
+                for fn in mod.functions:
+                    if fn.is_declaration or fn.linkage != ll.Linkage.external:
+                        continue
+                    if fn.name.startswith("_ZN"):  # a compiled function: one library defines it
+                        own.add(fn.name)
+                    else:  # a helper numba emits into every module that needs it
+                        fn.linkage = "linkonce_odr"
+                dest.link_in(mod)
         for lib in libs:
             if not (isinstance(lib, EngineLibrary) and not lib.toplevel):
                 dest.link_in(lib._get_module_for_linking(), preserve=True)
@@ -84,7 +89,8 @@ class EngineLibrary(codegen.JITCodeLibrary):
         for name in own:
             fn = dest.get_function(name)
             fn.linkage = "linkonce_odr"
-            if not name.startswith("_ZN7cpython") and _instructions(fn) <= INLINE_INSTRUCTIONS:
+            if (not name.startswith("_ZN7cpython") and b"noinline" not in set(fn.attributes)
+                    and _instructions(fn) <= INLINE_INSTRUCTIONS):
                 fn.add_function_attribute("alwaysinline")
 
     def _verify_declare_only_symbols(self) -> None:

@@ -27,5 +27,20 @@ def mid(x, both):
 
 
 @jit
+def check(x):
+    if x < 0:
+        raise ValueError("negative", x)  # numba emits a helper for the run-time args in each module
+    return x
+
+
+@jit
+def check_again(x):
+    if x < -100:
+        raise ValueError("very negative", x)
+    return x
+
+
+@jit
 def top(x):
-    return dead(x) + mid(x, True)  # dead first: its callee leaf comes before mid in the link order
+    # dead first: its callee leaf comes before mid in the link order
+    return dead(x) + mid(x, True) + check(x) - check_again(x)

@@ -11,7 +11,7 @@ import pytest
 
 from reclaimctl.engine import profiles
 from reclaimctl.engine.api import Simulation, workload
-from reclaimctl.engine.machine import MachineSpec, MemcgSpec, TaskSpec
+from reclaimctl.engine.machine import MachineError, MachineSpec, MemcgSpec, TaskSpec
 from reclaimctl.engine.shrink_lruvec import SCAN_FILE, SCAN_FRACT, get_scan_count
 from reclaimctl.engine.state import (
     ARG_MLOCK,
@@ -295,3 +295,25 @@ def test_v3_swappiness_100_reclaims_anon_and_0_never_does(profile):
         assert sum(inactive.column("nr_immediate").to_pylist()) == 0  # a kswapd-only counter
         assert sum(inactive.column("nr_dirty").to_pylist()) > 0
         assert sim.vmstat()["oom_kills"] == 0
+
+
+def test_the_state_is_borrowed_by_jitted_calls_and_keeps_its_arrays():
+    """The StateRef is not reference-counted in jitted code: a call borrows it (its count stays 1, so
+    the struct is freed with the Simulation) and the Simulation hangs the arrays on it."""
+    sim = Simulation(MachineSpec(node_pages=4096, cpus_per_node=1), profiles.get("kernel-372"),
+                     tasks=[TaskSpec(1000, "t")], file_pages=100)
+    for _ in range(3):
+        sim.run(_stream(100, OP_FILE_READ, 100))
+        sim.check()
+    assert sim.ref._meminfo.refcount == 1
+    assert sim.ref._arrays is sim.arrays
+
+
+@pytest.mark.parametrize(("spec", "memcgs", "message"), [
+    (MachineSpec(hz=0), [], "machine.hz: expected at least 1, got 0"),
+    (MachineSpec(swappiness=150), [], "machine.swappiness: expected 0..100 on kernel-147, got 150"),
+    (MachineSpec(), [MemcgSpec("/a", swappiness=201)], "memcg /a: swappiness: expected 0..100 on kernel-147"),
+])
+def test_machines_the_engine_would_divide_by_zero_on_are_refused(spec, memcgs, message):
+    with pytest.raises(MachineError, match=message):
+        Simulation(spec, profiles.get("kernel-147"), memcgs=memcgs)

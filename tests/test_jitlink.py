@@ -17,6 +17,10 @@ PROBE = r"""
 import json, sys
 import jitlink_sample as m
 out = {"top": m.top(5)}
+try:
+    m.top(-5)
+except ValueError as e:
+    out["raised"] = list(e.args)
 lib = m.top.overloads[m.top.signatures[0]].library
 out["top_kind"] = type(lib).__name__ + (":top" if getattr(lib, "toplevel", False) else "")
 out["top_undefined"] = sorted(f.name for f in lib._get_module_for_linking().functions
@@ -42,7 +46,8 @@ def _probe(cache: Path) -> dict:
 
 def test_first_run_compiles_each_function_alone_and_the_top_level_whole(tmp_path):
     r = _probe(tmp_path)
-    assert r["top"] == 5 + (16 + 19)  # dead(5) + mid(5, True)
+    assert r["top"] == 5 + (16 + 19)  # dead(5) + mid(5, True) + check(5) - check_again(5)
+    assert r["raised"] == ["negative", -5]  # an internal function's exception, with its arguments
     assert r["top_kind"] == "EngineLibrary:top"
     assert r["top_undefined"] == []  # every callee linked in, even one only a dead path called
     assert r["compiled"] == {"leaf": 1, "dead": 1, "mid": 1}
@@ -55,6 +60,7 @@ def test_second_run_loads_the_top_level_and_compiles_nothing(tmp_path):
     _probe(tmp_path)
     r = _probe(tmp_path)
     assert r["top"] == 40
+    assert r["raised"] == ["negative", -5]
     assert r["compiled"] == {"leaf": 0, "dead": 0, "mid": 0}
     assert r["top_kind"] == "JITCodeLibrary"  # numba's own library, rebuilt from the cache
     assert r["top_undefined"] == []

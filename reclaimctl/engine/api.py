@@ -129,6 +129,7 @@ class Simulation:
         self.arrays, self.layout = build_state(machine, profile, list(memcgs), list(tasks), file_pages, seed,
                                                debug, stap, ev_capacity, slab)
         self.ref = new_state_ref(*self.arrays)  # what the jitted code gets: the same arrays, by reference
+        self.ref._arrays = self.arrays  # the StateRef does not own them (see state.StateArray)
         self.source = source
         self._chunks: list[np.ndarray] = []
         self.result = RunResult(0)

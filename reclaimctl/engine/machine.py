@@ -224,6 +224,13 @@ def build_state(machine: MachineSpec, profile: Profile, memcgs: list[MemcgSpec],
         raise MachineError("machine.zone_types must include Normal")
     if machine.page_size & (machine.page_size - 1) or machine.page_size < 4096:
         raise MachineError(f"machine.page_size: expected a power of two >= 4096, got {machine.page_size}")
+    if machine.hz < 1:
+        raise MachineError(f"machine.hz: expected at least 1, got {machine.hz}")
+    top = profile.switches["swappiness_max"]
+    for where, value in [("machine.swappiness", machine.swappiness),
+                         *((f"memcg {m.name}: swappiness", m.swappiness) for m in memcgs)]:
+        if not 0 <= value <= top:
+            raise MachineError(f"{where}: expected 0..{top} on {profile.name}, got {value}")
     sw, cost = encode(profile)
     nn = machine.nodes
     normal = machine.zone_index("Normal")

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from numba.core import types
+from numba.core import cgutils, types
 from numba.core.datamodel import models, register_default
+from numba.core.extending import NativeValue, box, unbox
 from numba.experimental import structref
 
 # ---------------------------------------------------------------- kernel constants (spec §1)
@@ -391,10 +392,39 @@ class StateModel(models.StructRefModel):
 
 
 class StateRef(structref.StructRefProxy):
-    """What the jitted engine receives; ``api.new_state_ref(*state)`` builds it from a :class:`State`."""
+    """What the jitted engine receives; ``api.new_state_ref(*state)`` builds it from a :class:`State`
+    (and the Simulation hangs the arrays on it, so they live as long as it does)."""
 
 
-structref.define_proxy(StateRef, StateType, list(State._fields))
+structref.define_constructor(StateRef, StateType, list(State._fields))
+
+
+@box(StateType)
+def _box_state(typ, val, c):  # type: ignore[no-untyped-def]
+    """A StateRef proxy owning the struct (numba's structref boxing)."""
+    mip_type = types.MemInfoPointer(types.voidptr)
+    meminfo = cgutils.create_struct_proxy(typ)(c.context, c.builder, value=val).meminfo
+    boxed = c.box(mip_type, meminfo)
+    ctor = c.pyapi.unserialize(c.pyapi.serialize_object(StateRef._numba_box_))
+    ty = c.pyapi.unserialize(c.pyapi.serialize_object(typ))
+    res = c.pyapi.call_function_objargs(ctor, [ty, boxed])
+    for obj in (ctor, ty, boxed):
+        c.pyapi.decref(obj)
+    return res
+
+
+@unbox(StateType)
+def _unbox_state(typ, obj, c):  # type: ignore[no-untyped-def]
+    """Borrow the proxy's struct for the call: structref's own unboxing takes a reference that the
+    call would release, but StateType is not reference-counted, so it would never be released."""
+    mip_type = types.MemInfoPointer(types.voidptr)
+    mi_obj = c.pyapi.object_getattr_string(obj, "_meminfo")
+    meminfo = c.unbox(mip_type, mi_obj).value
+    c.context.nrt.decref(c.builder, mip_type, meminfo)  # the proxy keeps its own reference
+    c.pyapi.decref(mi_obj)
+    ref = cgutils.create_struct_proxy(typ)(c.context, c.builder)
+    ref.meminfo = meminfo
+    return NativeValue(ref._getvalue())
 
 Workload = namedtuple("Workload", ["ts", "cpu", "task", "op", "obj", "count", "arg"])
 
