@@ -99,12 +99,15 @@ class EngineError(RuntimeError):
 def workload(ts: Sequence[int] | np.ndarray, cpu: Sequence[int] | np.ndarray, task: Sequence[int] | np.ndarray,
              op: Sequence[int] | np.ndarray, obj: Sequence[int] | np.ndarray, count: Sequence[int] | np.ndarray,
              arg: Sequence[int] | np.ndarray | None = None) -> Workload:
-    """A workload stream from columns (``task`` indexes the Simulation's task list)."""
+    """A workload stream from columns (``task`` indexes the Simulation's task list).
+
+    The columns are made contiguous, of fixed types: the engine is compiled for one workload type
+    only (another layout, a strided column say, would compile the whole engine again)."""
     n = len(ts)
+    col = np.ascontiguousarray
     return Workload(
-        np.asarray(ts, np.int64), np.asarray(cpu, np.int32), np.asarray(task, np.int32), np.asarray(op, np.int8),
-        np.asarray(obj, np.int64), np.asarray(count, np.int32),
-        np.zeros(n, np.int32) if arg is None else np.asarray(arg, np.int32),
+        col(ts, np.int64), col(cpu, np.int32), col(task, np.int32), col(op, np.int8), col(obj, np.int64),
+        col(count, np.int32), np.zeros(n, np.int32) if arg is None else col(arg, np.int32),
     )
 
 
@@ -157,6 +160,7 @@ class Simulation:
     def run(self, wl: Workload, progress: Callable[[int, int], None] | None = None,
             settle_ns: int = 0, chunk: int = 65_536) -> RunResult:
         """Feed the stream (time-ordered).  ``settle_ns`` lets background work go on after the end."""
+        wl = workload(*wl)  # the one type the engine is compiled for (no copy when it is already)
         st = self.state
         n = len(wl.ts)
         margin = st.ev.shape[0] // 2
