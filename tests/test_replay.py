@@ -18,6 +18,7 @@ from conftest import LOG_147, LOG_372
 
 from reclaimctl.cli.main import cli
 from reclaimctl.cli.replay_cmd import plan, simulate
+from reclaimctl.engine.run import engine_entry
 from reclaimctl.engine.state import N_SLAB_PAGES
 from reclaimctl.workload.scenario import ScenarioError, load, shipped
 
@@ -115,6 +116,14 @@ def test_replaying_a_sample_reproduces_its_descent_and_pages(sample, profile):
     assert begin.column("cpu")[0].as_py() == rec_begin.column("cpu")[0].as_py()
     assert begin.column("pid")[0].as_py() == rec_begin.column("pid")[0].as_py()
     assert begin.column("comm")[0].as_py() == rec_begin.column("comm")[0].as_py()
+
+
+def test_scenarios_and_traces_share_one_compiled_engine():
+    """Whatever the workload's source (a scenario's generators, a trace's recorded calls), the
+    engine sees the same types: one compiled signature, not a new compile of the whole engine."""
+    simulate(plan("incident", "kernel-372", None, (), None))
+    _replayed(LOG_372, "kernel-147")
+    assert len(engine_entry.signatures) == 1
 
 
 def test_replay_is_deterministic():
