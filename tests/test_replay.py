@@ -18,8 +18,11 @@ from conftest import LOG_147, LOG_372
 
 from reclaimctl.cli.main import cli
 from reclaimctl.cli.replay_cmd import plan, simulate
+from reclaimctl.engine import profiles
+from reclaimctl.engine.api import Simulation, workload
+from reclaimctl.engine.machine import MachineSpec, TaskSpec
 from reclaimctl.engine.run import engine_entry
-from reclaimctl.engine.state import N_SLAB_PAGES
+from reclaimctl.engine.state import N_SLAB_PAGES, OP_FILE_READ
 from reclaimctl.workload.scenario import ScenarioError, load, shipped
 
 
@@ -123,7 +126,10 @@ def test_scenarios_and_traces_share_one_compiled_engine():
     engine sees the same types: one compiled signature, not a new compile of the whole engine."""
     simulate(plan("incident", "kernel-372", None, (), None))
     _replayed(LOG_372, "kernel-147")
-    assert len(engine_entry.signatures) == 1
+    sim = Simulation(MachineSpec(node_pages=4096), profiles.get("kernel-372"), tasks=[TaskSpec(1, "t")], file_pages=4)
+    sim.run(workload([0, 1, 2, 3], [0] * 4, [0] * 4, [OP_FILE_READ] * 4, range(4), [1] * 4))
+    (sig,) = engine_entry.signatures
+    assert [col.layout for col in sig[1]] == ["C"] * 7  # the Workload's columns
 
 
 def test_replay_is_deterministic():
