@@ -93,6 +93,12 @@ class EngineLibrary(codegen.JITCodeLibrary):
                     and _instructions(fn) <= INLINE_INSTRUCTIONS):
                 fn.add_function_attribute("alwaysinline")
 
+    def _optimize_final_module(self) -> None:
+        if self.toplevel:
+            super()._optimize_final_module()
+        # an internal library's code runs only if Python calls it before it is linked anywhere:
+        # its function-level passes are enough; the top-level library optimises it in place
+
     def _verify_declare_only_symbols(self) -> None:
         if self.toplevel:
             super()._verify_declare_only_symbols()
