@@ -70,7 +70,7 @@ class EngineLibrary(codegen.JITCodeLibrary):
         own: set[str] = set()
         for lib in libs:
             self._reload_init.update(lib._reload_init)
-            if isinstance(lib, EngineLibrary) and not lib.toplevel:
+            if _internal(lib):
                 mod = lib._final_module.clone()
                 for fn in mod.functions:
                     if fn.is_declaration or fn.linkage != ll.Linkage.external:
@@ -81,7 +81,7 @@ class EngineLibrary(codegen.JITCodeLibrary):
                         fn.linkage = "linkonce_odr"
                 dest.link_in(mod)
         for lib in libs:
-            if not (isinstance(lib, EngineLibrary) and not lib.toplevel):
+            if not _internal(lib):
                 dest.link_in(lib._get_module_for_linking(), preserve=True)
         missing = sorted(fn.name for fn in dest.functions if fn.is_declaration and fn.name.startswith("_ZN"))
         if missing:  # a compiled function (numba mangles them all as _ZN...) left undefined
@@ -110,6 +110,10 @@ class EngineLibrary(codegen.JITCodeLibrary):
 INLINE_INSTRUCTIONS = 250
 
 
+def _internal(lib: Any) -> bool:
+    return isinstance(lib, EngineLibrary) and not lib.toplevel
+
+
 def _instructions(fn: Any) -> int:
     return sum(1 for block in fn.blocks for _ in block.instructions)
 
@@ -126,7 +130,7 @@ def _flatten(libraries: list[Any]) -> list[Any]:
             continue
         seen.add(id(lib))
         out.append(lib)
-        if isinstance(lib, EngineLibrary) and not lib.toplevel:
+        if _internal(lib):
             stack.extend(reversed(lib._callees))
     return out
 
@@ -155,10 +159,8 @@ class EngineCache(FunctionCache):
     """The disk cache keeps top-level functions only: an internal one is not complete on its own."""
 
     def save_overload(self, sig: Any, data: Any) -> None:
-        lib = data.library
-        if isinstance(lib, EngineLibrary) and not lib.toplevel:
-            return
-        super().save_overload(sig, data)
+        if not _internal(data.library):
+            super().save_overload(sig, data)
 
 
 def _widened(t: Any) -> Any:
@@ -170,7 +172,7 @@ def _widened(t: Any) -> Any:
 
 
 def linked_jit(widen_ints: bool = False, **options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """``njit(cache=True, **options)`` compiled with :class:`EngineCompiler`.
+    """``njit(**options)`` compiled with :class:`EngineCompiler`, cached by :class:`EngineCache`.
 
     Calls from jitted code compile the callee for non-literal argument types (and, with
     ``widen_ints``, for int64 in place of narrower integers, which are cast at the call): numba
@@ -178,8 +180,8 @@ def linked_jit(widen_ints: bool = False, **options: Any) -> Callable[[Callable[.
     its callers pass (the engine had 332 specialisations of about 200 functions)."""
 
     def wrap(fn: Callable[..., Any]) -> Any:
-        disp = njit(cache=True, pipeline_class=EngineCompiler, no_cfunc_wrapper=True, **options)(fn)
-        disp._cache = EngineCache(disp.py_func)
+        disp = njit(pipeline_class=EngineCompiler, no_cfunc_wrapper=True, **options)(fn)
+        disp._cache = EngineCache(disp.py_func)  # njit(cache=True) would build a FunctionCache first
         norm = _widened if widen_ints else types.unliteral
         call_template = disp.get_call_template
 

@@ -77,12 +77,6 @@ def run_workload(st, wl, start, stop, ev_margin):
     return STATUS_DONE, stop, failed, skipped
 
 
-@jit
-def settle(st, until):
-    """After the last event: let kswapd, the flusher and IO run until ``until``."""
-    background_until(st, until)
-
-
 ENTRY_RUN, ENTRY_SETTLE, ENTRY_CHECK = 0, 1, 2
 
 
@@ -91,10 +85,11 @@ def engine_entry(st, wl, what, start, stop, arg):
     """The one engine function Python calls (``api.Simulation``), so that the whole engine is one
     compiled call tree and one cache entry (see :mod:`reclaimctl.jitlink`).
 
-    ``ENTRY_RUN``: ``run_workload(st, wl, start, stop, ev_margin=arg)``; ``ENTRY_SETTLE``:
-    ``settle(st, until=arg)``; ``ENTRY_CHECK``: ``check_invariants`` (its code as the status)."""
+    ``ENTRY_RUN``: ``run_workload(st, wl, start, stop, ev_margin=arg)``; ``ENTRY_SETTLE`` (after the
+    last event): kswapd, the flusher and IO run until ``arg``; ``ENTRY_CHECK``: ``check_invariants``
+    (its code as the status)."""
     if what == ENTRY_SETTLE:
-        settle(st, arg)
+        background_until(st, arg)
         return STATUS_DONE, 0, 0, 0
     if what == ENTRY_CHECK:
         return check_invariants(st), 0, 0, 0

@@ -158,8 +158,8 @@ def trace_stream(tables: EventTables, page_size: int = 4096) -> TraceStream:
     # file pages: (dev, ino, ofs) -> id, numbered in order of first appearance (adds, then deletes)
     fids = _file_ids(adds, dels)
     adds["fid"], dels["fid"] = fids[:len(adds)], fids[len(adds):]
-    keys = pd.concat([adds[["ino", "ofs", "fid"]], dels[["ino", "ofs", "fid"]]], ignore_index=True) \
-        .drop_duplicates(subset=["fid"])
+    by_ino = pd.concat([adds[["ino", "ofs", "fid"]], dels[["ino", "ofs", "fid"]]], ignore_index=True) \
+        .drop_duplicates(subset=["ino", "ofs"])  # writeback_dirty_page names a page by (ino, index)
     ops = []
     if len(adds):
         a = adds
@@ -201,9 +201,8 @@ def trace_stream(tables: EventTables, page_size: int = 4096) -> TraceStream:
         ops.append(pd.DataFrame({"ts_ns": d.ts_ns, "cpu": d.cpu, "pid": d.pid, "comm": d.comm, "op": OP_FILE_DELETE,
                                  "obj": d.fid, "count": 1}))
         st.truncations = len(d)
-    if len(dirty) and len(keys):
-        by_ino = keys.drop_duplicates(subset=["ino", "ofs"])
-        w = dirty.merge(by_ino[["ino", "ofs", "fid"]], on=["ino", "ofs"])
+    if len(dirty) and len(by_ino):
+        w = dirty.merge(by_ino, on=["ino", "ofs"])
         ops.append(pd.DataFrame({"ts_ns": w.ts_ns, "cpu": w.cpu, "pid": w.pid, "comm": w.comm, "op": OP_FILE_WRITE,
                                  "obj": w.fid, "count": 1}))
         st.writes = len(w)
