@@ -4,16 +4,17 @@ numba builds one code library per compiled function and links into it the finish
 every function it calls, so each library holds its whole call tree; every library is then
 optimised and turned into machine code in full.  A function deep in the engine is optimised and
 compiled once for each function above it: first compilation time grows with the call graph's depth
-times its size (4 to 5 minutes for the engine on 2 cores; about a minute here).
+times its size (4 to 5 minutes for the engine on 2 cores; under half a minute here).
 
 Here a function compiled because another jitted function calls it (an *internal* one) keeps only
-its own code: it is optimised and compiled alone, its callees left as symbols that the JIT resolves
-against their own, already loaded, libraries.  A function compiled because Python calls it (a
-*top-level* one: ``engine_entry``, a parser kernel, a function a test calls) links the code of its
-whole call tree once, flattened, with its small functions marked always-inline, and gets the full
-optimisation across it.  Only top-level functions are written to the disk cache; they hold
+its own code, in LLVM IR: no machine code and no Python wrapper are made for it, since nothing but
+jitted code calls it.  A function compiled because Python calls it (a *top-level* one:
+``engine_entry``, a parser kernel, a function a test calls) links the code of its whole call tree
+once, flattened, with its small functions marked always-inline, and gets the full optimisation
+across it.  Only top-level functions are written to the disk cache; they hold
 everything they need, so a warm start loads a few files and compiles nothing.  Calls compile their
-callee for plain argument types (see :func:`linked_jit`), not once per constant passed.
+callee for plain argument types (see :func:`linked_jit`), not once per constant passed.  Should
+Python later call a function compiled as internal, it is compiled again, as a top-level one.
 
 Written against numba's ``CPUCodeLibrary`` (numba 0.68; ``pyproject.toml`` pins the minor version).
 """
@@ -26,9 +27,13 @@ from typing import Any
 
 import llvmlite.binding as ll
 from numba import njit
-from numba.core import codegen, types
+from numba.core import codegen, funcdesc, sigutils, types
 from numba.core.caching import FunctionCache
-from numba.core.compiler import Compiler
+from numba.core.compiler import Compiler, DefaultPassBuilder, _LowerResult
+from numba.core.compiler_lock import global_compiler_lock
+from numba.core.compiler_machinery import register_pass
+from numba.core.environment import lookup_environment
+from numba.core.typed_passes import NativeLowering
 
 _depth = threading.local()
 
@@ -42,19 +47,33 @@ class EngineLibrary(codegen.JITCodeLibrary):
         self._callees: list[Any] = []
 
     def add_linking_library(self, library: Any) -> None:
-        if self.toplevel:
-            super().add_linking_library(library)
-        else:
-            library._ensure_finalized()  # its symbols are loaded before this library's code
+        if not self.toplevel:
             self._callees.append(library)
+        elif _internal(library):  # its IR is linked in: it needs no machine code of its own
+            self._linking_libraries.append(library)
+        else:
+            super().add_linking_library(library)
 
     def finalize(self) -> None:
         if self.toplevel:
             self._link_call_tree()
-        else:
+        else:  # only if numba's own code links it (see module doc): machine code for its callees first
             for lib in self._callees:
+                lib._ensure_finalized()
                 self._reload_init.update(lib._reload_init)
         super().finalize()  # links nothing more: an internal library keeps its own code only
+        self._set_environments()
+
+    def _set_environments(self) -> None:
+        """Point the Environment globals of the library's functions at their Environments, as numba
+        does for a library loaded from the cache: a function needs its own to raise an exception
+        with run-time arguments, and numba sets only the top-level function's."""
+        engine = self._codegen._engine
+        for gv in self._final_module.global_variables:
+            if gv.name.startswith("_ZN08NumbaEnv"):
+                env = lookup_environment(gv.name)
+                if env is not None and engine.get_global_value_address(gv.name):
+                    self._codegen.set_env(gv.name, env)
 
     def _link_call_tree(self) -> None:
         """Link every internal library of the call tree once, then the other libraries.
@@ -89,15 +108,16 @@ class EngineLibrary(codegen.JITCodeLibrary):
         for name in own:
             fn = dest.get_function(name)
             fn.linkage = "linkonce_odr"
-            if (not name.startswith("_ZN7cpython") and b"noinline" not in set(fn.attributes)
-                    and _instructions(fn) <= INLINE_INSTRUCTIONS):
+            if name.startswith("_ZN7cpython") or b"noinline" in set(fn.attributes):
+                continue
+            if _instructions(fn) <= INLINE_INSTRUCTIONS:
                 fn.add_function_attribute("alwaysinline")
 
     def _optimize_final_module(self) -> None:
         if self.toplevel:
             super()._optimize_final_module()
-        # an internal library's code runs only if Python calls it before it is linked anywhere:
-        # its function-level passes are enough; the top-level library optimises it in place
+        # an internal library gets machine code only if numba's own code links it (it runs unlinked
+        # then): its function-level passes are enough; a top-level library optimises it in place
 
     def _verify_declare_only_symbols(self) -> None:
         if self.toplevel:
@@ -105,9 +125,11 @@ class EngineLibrary(codegen.JITCodeLibrary):
         # an internal library declares its callees; the JIT resolves them to their libraries
 
 
-# Functions of at most this many LLVM instructions are always inlined into a top-level library:
-# 1.4x the engine's throughput for no longer a first compile (at 320 the compile time doubles).
-INLINE_INSTRUCTIONS = 250
+# Functions of at most this many LLVM instructions (counted after numba's function passes) are always
+# inlined into a top-level library: 1.4x the engine's throughput for no longer a first compile.  At
+# 250, four writeback helpers called from many places are inlined everywhere: the engine's optimised
+# code grows from 54k to 92k lines and its optimisation and code generation take 1.6x as long.
+INLINE_INSTRUCTIONS = 230
 
 
 def _internal(lib: Any) -> bool:
@@ -135,6 +157,47 @@ def _flatten(libraries: list[Any]) -> list[Any]:
     return out
 
 
+class _InternalEntry:
+    """What stands for an internal function's compiled entry point: numba keys the function's
+    implementation for jitted callers by it.  Python never gets it (see :func:`linked_jit`)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<internal {self.name}>"
+
+
+@register_pass(mutates_CFG=True, analysis_only=False)
+class EngineLowering(NativeLowering):
+    """numba's lowering; for an internal function, the LLVM IR only: no Python wrapper, no machine
+    code (they were a fifth of the engine's first compile)."""
+
+    _name = "engine_lowering"
+
+    def run_pass(self, state: Any) -> bool:
+        library = state.library
+        if not _internal(library):
+            return super().run_pass(state)
+        ctx = state.targetctx
+        library._reload_init.update(state.reload_init)
+        fndesc = funcdesc.PythonFunctionDescriptor.from_specialized_function(
+            state.func_ir, state.typemap, state.return_type, state.calltypes, mangler=ctx.mangler,
+            inline=state.flags.forceinline, noalias=state.flags.noalias,
+            abi_tags=[state.flags.get_mangle_string()])
+        with ctx.push_code_library(library):
+            lower = self.lowering_class(ctx, library, fndesc, state.func_ir, metadata=state.metadata)
+            lower.lower()
+        entry = _InternalEntry(fndesc.qualname)
+        ctx.insert_user_function(entry, fndesc, [library])  # how jitted callers find the code
+        state.reload_init.extend(library._reload_init)
+        state["cr"] = _LowerResult(fndesc, lower.call_helper, cfunc=entry, env=lower.env)
+        state.metadata["llvm_pass_timings"] = library.recorded_timings
+        return True
+
+
 class EngineCompiler(Compiler):
     """numba's nopython pipeline, with an :class:`EngineLibrary` chosen by who asked for it."""
 
@@ -153,6 +216,12 @@ class EngineCompiler(Compiler):
             return super().compile_extra(func)
         finally:
             _depth.n -= 1
+
+    def define_pipelines(self) -> list[Any]:
+        pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        pm.passes = [(EngineLowering, d) if p is NativeLowering else (p, d) for p, d in pm.passes]
+        pm.finalize()
+        return [pm]
 
 
 class EngineCache(FunctionCache):
@@ -177,7 +246,10 @@ def linked_jit(widen_ints: bool = False, **options: Any) -> Callable[[Callable[.
     Calls from jitted code compile the callee for non-literal argument types (and, with
     ``widen_ints``, for int64 in place of narrower integers, which are cast at the call): numba
     would otherwise compile a function anew for each combination of constants and integer widths
-    its callers pass (the engine had 332 specialisations of about 200 functions)."""
+    its callers pass (the engine had 332 specialisations of about 200 functions).
+
+    An internal overload is kept out of the dispatcher's table of entry points (it has none); when
+    Python asks for one, it is dropped and the function compiled again, as a top-level one."""
 
     def wrap(fn: Callable[..., Any]) -> Any:
         disp = njit(pipeline_class=EngineCompiler, no_cfunc_wrapper=True, **options)(fn)
@@ -189,6 +261,26 @@ def linked_jit(widen_ints: bool = False, **options: Any) -> Callable[[Callable[.
             return call_template(tuple(norm(a) for a in args), {k: norm(v) for k, v in kws.items()})
 
         disp.get_call_template = get_call_template
+        compile_, add_overload = disp.compile, disp.add_overload
+
+        def compile(sig: Any) -> Any:  # noqa: A001 (the dispatcher's method name)
+            with global_compiler_lock:
+                if getattr(_depth, "n", 0) == 0:  # Python asks: an internal overload will not do
+                    args = tuple(sigutils.normalize_signature(sig)[0])
+                    cres = disp.overloads.get(args)
+                    if cres is not None and _internal(cres.library):
+                        del disp.overloads[args]
+                        disp.targetctx.remove_user_function(cres.entry_point)
+                return compile_(sig)
+
+        def add_overload_(cres: Any) -> None:
+            if _internal(cres.library):  # for jitted callers only: not in the table Python calls by
+                disp.overloads[tuple(cres.signature.args)] = cres
+            else:
+                add_overload(cres)
+
+        disp.compile = compile
+        disp.add_overload = add_overload_
         return disp
 
     return wrap

@@ -31,7 +31,13 @@ if m.mid.overloads:
     out["mid_toplevel"] = mlib.toplevel
     out["mid_declares_leaf"] = any(f.is_declaration and "leaf" in f.name for f in mlib._final_module.functions)
     out["mid_defines_leaf"] = any(not f.is_declaration and "leaf" in f.name for f in mlib._final_module.functions)
+    out["internal_machine_code"] = [n for n in ("leaf", "dead", "mid")
+                                    if getattr(m, n).overloads[getattr(m, n).signatures[0]].library._finalized]
 out["cached_files"] = sorted(p.name.split("-")[0] for p in __import__("pathlib").Path(sys.argv[1]).rglob("*.nbi"))
+# Python now calls a function compiled as internal: it is compiled again, as a top-level one
+out["mid_from_python"] = m.mid(2, False)
+out["mid_overloads_after"] = len(m.mid.overloads)
+out["mid_toplevel_after"] = getattr(m.mid.overloads[m.mid.signatures[0]].library, "toplevel", "cached")
 print(json.dumps(out))
 """
 
@@ -53,7 +59,10 @@ def test_first_run_compiles_each_function_alone_and_the_top_level_whole(tmp_path
     assert r["compiled"] == {"leaf": 1, "dead": 1, "mid": 1}
     assert r["mid_toplevel"] is False
     assert r["mid_declares_leaf"] and not r["mid_defines_leaf"]  # its own code only
+    assert r["internal_machine_code"] == []  # IR only: no machine code, no Python wrapper
     assert r["cached_files"] == ["jitlink_sample.top"]  # internal functions are not cached
+    assert r["mid_from_python"] == 7  # leaf(2), through a top-level compilation of mid
+    assert r["mid_overloads_after"] == 1 and r["mid_toplevel_after"] is True
 
 
 def test_second_run_loads_the_top_level_and_compiles_nothing(tmp_path):
@@ -64,3 +73,4 @@ def test_second_run_loads_the_top_level_and_compiles_nothing(tmp_path):
     assert r["compiled"] == {"leaf": 0, "dead": 0, "mid": 0}
     assert r["top_kind"] == "JITCodeLibrary"  # numba's own library, rebuilt from the cache
     assert r["top_undefined"] == []
+    assert r["mid_from_python"] == 7 and r["mid_toplevel_after"] == "cached"  # mid's top-level, from the cache

@@ -443,3 +443,7 @@ OP_NAMES = ("anon_fault", "anon_touch", "file_read", "file_write", "file_map", "
             "task_exit", "nop", "memcg_set_max")
 ARG_EXEC = 1
 ARG_MLOCK = 2
+
+# element access on StateArrays, typed and lowered without numba's general indexing (registered here,
+# where StateArray is defined, so that it is in place before any engine function compiles)
+from . import state_index  # noqa: E402,F401
