@@ -119,7 +119,7 @@ def simulate(p: Plan, debug: bool = False) -> tuple[Simulation, float]:
     from ..jitcache import engine_is_cold
 
     if engine_is_cold():
-        click.echo("reclaimctl: compiling the reclaim model for its first use (about a minute on 2 cores; "
+        click.echo("reclaimctl: compiling the reclaim model for its first use (about half a minute on 2 cores; "
                    "cached in ~/.cache/reclaimctl afterwards)", err=True)
     t0 = time.perf_counter()
     label = f"{p.scenario.name} on {p.profile.name}"
