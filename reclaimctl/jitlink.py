@@ -45,6 +45,9 @@ class EngineLibrary(codegen.JITCodeLibrary):
         super().__init__(cg, name)
         self.toplevel = toplevel
         self._callees: list[Any] = []
+        # Environments of the functions whose code this library holds, kept alive by it: numba's
+        # own registry of them is weak, and only the top-level function's compile result holds its
+        self._envs: list[Any] = []
 
     def add_linking_library(self, library: Any) -> None:
         if not self.toplevel:
@@ -67,11 +70,12 @@ class EngineLibrary(codegen.JITCodeLibrary):
     def _set_environments(self) -> None:
         """Point the Environment globals of the library's functions at their Environments, as numba
         does for a library loaded from the cache: a function needs its own to raise an exception
-        with run-time arguments, and numba sets only the top-level function's."""
+        with run-time arguments or box a value, and numba sets only the top-level function's."""
         engine = self._codegen._engine
+        envs = {env.env_name: env for env in self._envs}
         for gv in self._final_module.global_variables:
             if gv.name.startswith("_ZN08NumbaEnv"):
-                env = lookup_environment(gv.name)
+                env = envs.get(gv.name) or lookup_environment(gv.name)
                 if env is not None and engine.get_global_value_address(gv.name):
                     self._codegen.set_env(gv.name, env)
 
@@ -90,6 +94,7 @@ class EngineLibrary(codegen.JITCodeLibrary):
         for lib in libs:
             self._reload_init.update(lib._reload_init)
             if _internal(lib):
+                self._envs.extend(lib._envs)
                 mod = lib._final_module.clone()
                 for fn in mod.functions:
                     if fn.is_declaration or fn.linkage != ll.Linkage.external:
@@ -190,6 +195,7 @@ class EngineLowering(NativeLowering):
         with ctx.push_code_library(library):
             lower = self.lowering_class(ctx, library, fndesc, state.func_ir, metadata=state.metadata)
             lower.lower()
+        library._envs.append(lower.env)
         entry = _InternalEntry(fndesc.qualname)
         ctx.insert_user_function(entry, fndesc, [library])  # how jitted callers find the code
         state.reload_init.extend(library._reload_init)
@@ -249,7 +255,9 @@ def linked_jit(widen_ints: bool = False, **options: Any) -> Callable[[Callable[.
     its callers pass (the engine had 332 specialisations of about 200 functions).
 
     An internal overload is kept out of the dispatcher's table of entry points (it has none); when
-    Python asks for one, it is dropped and the function compiled again, as a top-level one."""
+    Python calls it, it is dropped and the function compiled again, as a top-level one.  Its code
+    and Environment live on in the top-level libraries that linked it.  ``get_overload`` still
+    returns an internal overload's placeholder entry (numba's lowering of jitted calls keys on it)."""
 
     def wrap(fn: Callable[..., Any]) -> Any:
         disp = njit(pipeline_class=EngineCompiler, no_cfunc_wrapper=True, **options)(fn)

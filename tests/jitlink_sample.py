@@ -44,3 +44,15 @@ def check_again(x):
 def top(x):
     # dead first: its callee leaf comes before mid in the link order
     return dead(x) + mid(x, True) + check(x) - check_again(x)
+
+
+@jit
+def show(a, k):
+    if k < 0:
+        print("show", a[:2])  # boxing an array reads the function's Environment
+    return a[0] + k
+
+
+@jit
+def top_show(a, k):
+    return show(a, k) * 2

@@ -38,6 +38,13 @@ out["cached_files"] = sorted(p.name.split("-")[0] for p in __import__("pathlib")
 out["mid_from_python"] = m.mid(2, False)
 out["mid_overloads_after"] = len(m.mid.overloads)
 out["mid_toplevel_after"] = getattr(m.mid.overloads[m.mid.signatures[0]].library, "toplevel", "cached")
+# show's Environment must outlive show's internal compile result, which a Python call drops
+import gc, numpy as np
+a = np.array([3, 4, 5])
+out["top_show"] = m.top_show(a, 1)
+out["show_from_python"] = m.show(a, 1)
+gc.collect()
+out["top_show_printing"] = m.top_show(a, -1)
 print(json.dumps(out))
 """
 
@@ -47,7 +54,9 @@ def _probe(cache: Path) -> dict:
     out = subprocess.run([sys.executable, "-c", PROBE, str(cache)], env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout)
+    r = json.loads(next(line for line in out.stdout.splitlines() if line.startswith("{")))
+    r["printed"] = [line for line in out.stdout.splitlines() if not line.startswith("{")]
+    return r
 
 
 def test_first_run_compiles_each_function_alone_and_the_top_level_whole(tmp_path):
@@ -63,6 +72,8 @@ def test_first_run_compiles_each_function_alone_and_the_top_level_whole(tmp_path
     assert r["cached_files"] == ["jitlink_sample.top"]  # internal functions are not cached
     assert r["mid_from_python"] == 7  # leaf(2), through a top-level compilation of mid
     assert r["mid_overloads_after"] == 1 and r["mid_toplevel_after"] is True
+    assert (r["top_show"], r["show_from_python"], r["top_show_printing"]) == (8, 4, 4)
+    assert r["printed"] == ["show [3 4]"]  # the array boxed through show's Environment, still alive
 
 
 def test_second_run_loads_the_top_level_and_compiles_nothing(tmp_path):

@@ -4,6 +4,9 @@ and is typed by its own templates before numba's."""
 from __future__ import annotations
 
 import operator
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -79,3 +82,35 @@ def test_state_templates_are_tried_before_numbas():
     assert getitem.get_call_type(tc, (ary, types.UniTuple(types.int64, 2)), {}).return_type == types.int64
     # one index into a 2-d state array is a row: not ours, numba's template types the view
     assert isinstance(getitem.get_call_type(tc, (ary, types.int64), {}).return_type, types.Array)
+
+
+BOUNDS = r"""
+import numpy as np
+from reclaimctl.engine.api import _unowned
+from reclaimctl.engine.jit import jit
+
+@jit
+def get2(a, i, j):
+    (s,) = _unowned((a,))
+    return s[i, j]
+
+a = np.arange(12, dtype=np.int64).reshape(3, 4)
+out = [int(get2(a, np.int64(-1), np.uint64(3)))]
+for i, j in ((np.int64(0), np.uint64(2**64 - 1)), (np.int64(3), np.uint64(0)), (np.int64(-4), np.uint64(0))):
+    try:
+        get2(a, i, j)
+        out.append("read")
+    except IndexError:
+        out.append("IndexError")
+print(out)
+"""
+
+
+def test_indices_wrap_one_by_one_and_bounds_are_checked_under_numba_boundscheck(tmp_path):
+    # a signed index wraps when negative; an unsigned one never does, even next to a signed one
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path))
+    script = tmp_path / "bounds.py"  # a file: numba caches only functions defined in one
+    script.write_text(BOUNDS)
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[11, 'IndexError', 'IndexError', 'IndexError']"

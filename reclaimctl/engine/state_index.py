@@ -21,6 +21,7 @@ from numba.core import cgutils, types
 from numba.core.imputils import lower_builtin
 from numba.core.typing.templates import AbstractTemplate, infer_global, signature
 from numba.np.arrayobj import (
+    fix_integer_index,
     getitem_array_tuple,
     getitem_arraynd_intp,
     load_item,
@@ -70,11 +71,12 @@ def _item_pointer(context: Any, builder: Any, aryty: Any, tys: tuple[Any, ...], 
                   idx: Any) -> Any:
     arr = make_array(aryty)(context, builder, ary)
     vals = cgutils.unpack_tuple(builder, idx, len(tys)) if isinstance(idxty, types.BaseTuple) else [idx]
-    inds = [context.cast(builder, v, t, types.intp) for v, t in zip(vals, tys, strict=True)]
+    shape = cgutils.unpack_tuple(builder, arr.shape, aryty.ndim)
+    # each index on its own, as numba does: a signed one wraps if negative, an unsigned one never
+    inds = [fix_integer_index(context, builder, t, v, n) for v, t, n in zip(vals, tys, shape, strict=True)]
     return cgutils.get_item_pointer2(
-        context, builder, data=arr.data, shape=cgutils.unpack_tuple(builder, arr.shape, aryty.ndim),
-        strides=cgutils.unpack_tuple(builder, arr.strides, aryty.ndim), layout=aryty.layout, inds=inds,
-        wraparound=any(t.signed for t in tys), boundscheck=context.enable_boundscheck)
+        context, builder, data=arr.data, shape=shape, strides=cgutils.unpack_tuple(builder, arr.strides, aryty.ndim),
+        layout=aryty.layout, inds=inds, wraparound=False, boundscheck=context.enable_boundscheck)
 
 
 @lower_builtin(operator.getitem, StateArray, types.Integer)
