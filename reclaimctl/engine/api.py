@@ -22,7 +22,7 @@ from ..events.tables import EventTables, TraceMeta
 from .debug import RULES
 from .machine import MachineSpec, MemcgSpec, TaskSpec, build_state
 from .profiles import Profile
-from .run import ENTRY_CHECK, ENTRY_RUN, ENTRY_SETTLE, STATUS_BUFFER, STATUS_INVARIANT, engine_entry
+from .run import ENTRY_RUN, ENTRY_SETTLE, STATUS_BUFFER, STATUS_CHECK, engine_check, engine_entry
 from .shrinker_registry import SlabHistory, set_bits
 from .state import (
     EV_TS,
@@ -111,9 +111,6 @@ def workload(ts: Sequence[int] | np.ndarray, cpu: Sequence[int] | np.ndarray, ta
     )
 
 
-_NO_WORKLOAD = workload([], [], [], [], [], [])
-
-
 @dataclass
 class RunResult:
     events: int
@@ -153,9 +150,11 @@ class Simulation:
         st = self.state
         if st.g[G_EV_LOST]:
             raise EngineError(f"{int(st.g[G_EV_LOST])} trace events did not fit the buffer; raise ev_capacity")
-        if status == STATUS_INVARIANT:
-            code = int(st.g[G_WARN])
-            raise EngineError(f"model invariant broken after step {int(st.g[G_STEP])}: {RULES.get(code, code)}")
+        if status == STATUS_CHECK:  # debug mode: the engine stopped for the invariants to be checked
+            code = int(engine_check(self.ref))
+            if code:
+                st.g[G_WARN] = code
+                raise EngineError(f"model invariant broken after step {int(st.g[G_STEP])}: {RULES.get(code, code)}")
 
     def run(self, wl: Workload, progress: Callable[[int, int], None] | None = None,
             settle_ns: int = 0, chunk: int = 65_536) -> RunResult:
@@ -184,7 +183,7 @@ class Simulation:
         return self.result
 
     def check(self) -> None:
-        code = engine_entry(self.ref, _NO_WORKLOAD, ENTRY_CHECK, 0, 0, 0)[0]
+        code = int(engine_check(self.ref))
         if code:
             raise EngineError(f"model invariant broken: {RULES.get(code, code)}")
 

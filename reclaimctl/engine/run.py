@@ -3,7 +3,8 @@ running in between on their own clocks.
 
 Each event starts at ``max(its timestamp, when its CPU finished the previous one)``, so time spent
 in reclaim delays the CPU's next events as it would stall a real task.  The loop returns early when
-the trace buffer is nearly full; the caller drains it and calls again.
+the trace buffer is nearly full (the caller drains it and calls again) and, in debug mode, every
+``G_DEBUG`` steps, for the caller to check the model's invariants with :func:`engine_check`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from .state import (
     G_NOW,
     G_NR_NODES,
     G_STEP,
-    G_WARN,
     KSWAPD_SLEEPING,
     N_KSWAPD_STATE,
     OP_NOP,
@@ -30,7 +30,7 @@ from .state import (
 from .writeback import complete_io, domain_dirty_limits, wb_writeback
 
 DIRTY_LIMITS_EVERY = 1024
-STATUS_DONE, STATUS_BUFFER, STATUS_INVARIANT = 0, 1, 2
+STATUS_DONE, STATUS_BUFFER, STATUS_CHECK = 0, 1, 2
 
 
 @jit
@@ -70,27 +70,28 @@ def run_workload(st, wl, start, stop, ev_margin):
         if st.g[G_STEP] % DIRTY_LIMITS_EVERY == 0:
             domain_dirty_limits(st)
         if st.g[G_DEBUG] and st.g[G_STEP] % st.g[G_DEBUG] == 0:
-            code = check_invariants(st)
-            if code:
-                st.g[G_WARN] = code
-                return STATUS_INVARIANT, i + 1, failed, skipped
+            return STATUS_CHECK, i + 1, failed, skipped
     return STATUS_DONE, stop, failed, skipped
 
 
-ENTRY_RUN, ENTRY_SETTLE, ENTRY_CHECK = 0, 1, 2
+ENTRY_RUN, ENTRY_SETTLE = 0, 1
 
 
 @jit
 def engine_entry(st, wl, what, start, stop, arg):
-    """The one engine function Python calls (``api.Simulation``), so that the whole engine is one
+    """The engine function Python calls (``api.Simulation``), so that the whole model is one
     compiled call tree and one cache entry (see :mod:`reclaimctl.jitlink`).
 
     ``ENTRY_RUN``: ``run_workload(st, wl, start, stop, ev_margin=arg)``; ``ENTRY_SETTLE`` (after the
-    last event): kswapd, the flusher and IO run until ``arg``; ``ENTRY_CHECK``: ``check_invariants``
-    (its code as the status)."""
+    last event): kswapd, the flusher and IO run until ``arg``."""
     if what == ENTRY_SETTLE:
         background_until(st, arg)
         return STATUS_DONE, 0, 0, 0
-    if what == ENTRY_CHECK:
-        return check_invariants(st), 0, 0, 0
     return run_workload(st, wl, start, stop, arg)
+
+
+@jit
+def engine_check(st):
+    """The debug mode's invariant check, a call tree of its own: compiled only when it is used (the
+    first compilation of a run without debug mode is shorter by its share)."""
+    return check_invariants(st)
