@@ -20,7 +20,7 @@ import numba
 
 PACKAGE = Path(__file__).parent
 CONSTANT_MODULES = ("engine/jit.py", "engine/params.py", "engine/state.py")  # globals numba freezes
-COMPILER_MODULES = ("jitlink.py", "engine/state_index.py")  # how everything is compiled
+COMPILER_MODULES = ("jitlink.py", "engine/state_index.py", "engine/prefetch.py")  # how code is compiled
 STANDALONE = ("engine/api.py",)  # jitted code that calls no other function of ours
 
 

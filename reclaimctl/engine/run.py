@@ -13,6 +13,7 @@ from .debug import check_invariants
 from .jit import jit
 from .kswapd import kswapd_run
 from .memory import do_op
+from .prefetch import prefetch
 from .state import (
     CPU_BUSY,
     G_CTX_CPU,
@@ -24,6 +25,8 @@ from .state import (
     G_STEP,
     KSWAPD_SLEEPING,
     N_KSWAPD_STATE,
+    OP_FILE_MAP,
+    OP_FILE_READ,
     OP_NOP,
     T_KILLED,
 )
@@ -43,6 +46,24 @@ def background_until(st, t):
     complete_io(st, t)
 
 
+PREFETCH_MAP, PREFETCH_PAGE = 8, 3  # events ahead: their object's map entry, then its page
+
+
+@jit
+def prefetch_ahead(st, wl, i, stop):
+    """Start loading what file events a few steps ahead will touch first: the page cache entry of
+    event i + PREFETCH_MAP and, once that entry is in the cache, the flags of the page of event
+    i + PREFETCH_PAGE.  A hint only: the results do not change."""
+    j = i + PREFETCH_MAP
+    if j < stop and wl.op[j] >= OP_FILE_READ and wl.op[j] <= OP_FILE_MAP:
+        prefetch(st.file_map, wl.obj[j])
+    j = i + PREFETCH_PAGE
+    if j < stop and wl.op[j] >= OP_FILE_READ and wl.op[j] <= OP_FILE_MAP:
+        page = st.file_map[wl.obj[j]]
+        if page >= 0:
+            prefetch(st.pg_flags, page)
+
+
 @jit
 def run_workload(st, wl, start, stop, ev_margin):
     """Run events [start, stop).  Returns (status, next index, failed allocations, skipped events)."""
@@ -51,6 +72,7 @@ def run_workload(st, wl, start, stop, ev_margin):
     for i in range(start, stop):
         if st.g[G_EV_N] + ev_margin > st.ev.shape[0]:
             return STATUS_BUFFER, i, failed, skipped
+        prefetch_ahead(st, wl, i, stop)
         t = wl.ts[i]
         cpu = wl.cpu[i]
         task = wl.task[i]
