@@ -75,7 +75,7 @@ class EngineLibrary(codegen.JITCodeLibrary):
         envs = {env.env_name: env for env in self._envs}
         for gv in self._final_module.global_variables:
             if gv.name.startswith("_ZN08NumbaEnv"):
-                env = envs.get(gv.name) or lookup_environment(gv.name)
+                env = envs[gv.name] if gv.name in envs else lookup_environment(gv.name)
                 if env is not None and engine.get_global_value_address(gv.name):
                     self._codegen.set_env(gv.name, env)
 
@@ -113,9 +113,7 @@ class EngineLibrary(codegen.JITCodeLibrary):
         for name in own:
             fn = dest.get_function(name)
             fn.linkage = "linkonce_odr"
-            if name.startswith("_ZN7cpython") or b"noinline" in set(fn.attributes):
-                continue
-            if _instructions(fn) <= INLINE_INSTRUCTIONS:
+            if b"noinline" not in set(fn.attributes) and _instructions(fn) <= INLINE_INSTRUCTIONS:
                 fn.add_function_attribute("alwaysinline")
 
     def _optimize_final_module(self) -> None:

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pytest
 
 from reclaimctl.engine import profiles
-from reclaimctl.engine.api import Simulation, workload
+from reclaimctl.engine.api import EngineError, Simulation, workload
 from reclaimctl.engine.machine import MachineError, MachineSpec, MemcgSpec, TaskSpec
 from reclaimctl.engine.shrink_lruvec import SCAN_FILE, SCAN_FRACT, get_scan_count
 from reclaimctl.engine.state import (
@@ -317,3 +317,16 @@ def test_the_state_is_borrowed_by_jitted_calls_and_keeps_its_arrays():
 def test_machines_the_engine_would_divide_by_zero_on_are_refused(spec, memcgs, message):
     with pytest.raises(MachineError, match=message):
         Simulation(spec, profiles.get("kernel-147"), memcgs=memcgs)
+
+
+def test_debug_mode_stops_at_the_first_step_that_breaks_an_invariant():
+    sim = _sim(node_pages=4096, debug=1)
+    n = 2000
+    sim.run(_stream(n, OP_FILE_READ, 1000))
+    sim.check()  # a healthy model
+    page = int(np.flatnonzero(sim.state.pg_lru >= 0)[0])
+    sim.state.pg_lru[page] = (sim.state.pg_lru[page] + 1) % 5  # on one list, says another
+    with pytest.raises(EngineError, match=rf"after step {n + 1}: a page on a list says it is elsewhere"):
+        sim.run(_stream(10, OP_FILE_READ, 1000, start=n))
+    with pytest.raises(EngineError, match="a page on a list says it is elsewhere"):
+        sim.check()

@@ -19,10 +19,10 @@ from numba.core.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
 from ..events.tables import EventTables, TraceMeta
-from .debug import RULES
+from .debug import RULES, check_invariants
 from .machine import MachineSpec, MemcgSpec, TaskSpec, build_state
 from .profiles import Profile
-from .run import ENTRY_RUN, ENTRY_SETTLE, STATUS_BUFFER, STATUS_CHECK, engine_check, engine_entry
+from .run import ENTRY_RUN, ENTRY_SETTLE, STATUS_BUFFER, STATUS_CHECK, engine_entry
 from .shrinker_registry import SlabHistory, set_bits
 from .state import (
     EV_TS,
@@ -34,7 +34,6 @@ from .state import (
     G_STEP,
     G_SWAP_TOTAL,
     G_SWAP_USED,
-    G_WARN,
     LRU_NAMES,
     LV_NR,
     MC_EVENTS_LOW,
@@ -151,9 +150,8 @@ class Simulation:
         if st.g[G_EV_LOST]:
             raise EngineError(f"{int(st.g[G_EV_LOST])} trace events did not fit the buffer; raise ev_capacity")
         if status == STATUS_CHECK:  # debug mode: the engine stopped for the invariants to be checked
-            code = int(engine_check(self.ref))
+            code = int(check_invariants(self.ref))
             if code:
-                st.g[G_WARN] = code
                 raise EngineError(f"model invariant broken after step {int(st.g[G_STEP])}: {RULES.get(code, code)}")
 
     def run(self, wl: Workload, progress: Callable[[int, int], None] | None = None,
@@ -183,7 +181,7 @@ class Simulation:
         return self.result
 
     def check(self) -> None:
-        code = int(engine_check(self.ref))
+        code = int(check_invariants(self.ref))
         if code:
             raise EngineError(f"model invariant broken: {RULES.get(code, code)}")
 

@@ -4,12 +4,12 @@ running in between on their own clocks.
 Each event starts at ``max(its timestamp, when its CPU finished the previous one)``, so time spent
 in reclaim delays the CPU's next events as it would stall a real task.  The loop returns early when
 the trace buffer is nearly full (the caller drains it and calls again) and, in debug mode, every
-``G_DEBUG`` steps, for the caller to check the model's invariants with :func:`engine_check`.
+``G_DEBUG`` steps, for the caller to check the model's invariants (``debug.check_invariants``,
+compiled as a call tree of its own, only when debug mode uses it).
 """
 
 from __future__ import annotations
 
-from .debug import check_invariants
 from .jit import jit
 from .kswapd import kswapd_run
 from .memory import do_op
@@ -110,10 +110,3 @@ def engine_entry(st, wl, what, start, stop, arg):
         background_until(st, arg)
         return STATUS_DONE, 0, 0, 0
     return run_workload(st, wl, start, stop, arg)
-
-
-@jit
-def engine_check(st):
-    """The debug mode's invariant check, a call tree of its own: compiled only when it is used (the
-    first compilation of a run without debug mode is shorter by its share)."""
-    return check_invariants(st)

@@ -111,7 +111,6 @@ G_DIRTY_RATIO = 38
 G_NR_CPUS = 40
 G_LAST_OOM_VICTIM = 41
 G_THROTTLED_NS = 42
-G_WARN = 43  # invariant violations found (debug)
 G_STAP = 44  # also emit the events of the notes' systemtap script
 G_SHRINKER_NR_MAX = 45  # highest memcg-aware shrinker id ever allocated + 1 (never shrinks)
 G_NR_SHRINKERS = 46  # registered shrinkers, in registration order in shr_list[0:n]
